@@ -1,0 +1,316 @@
+//! The marketing-message control: a shop may send each buyer at most `daily_limit` marketing
+//! messages per calendar day (1 by default) in the configured time zone (Asia/Shanghai by
+//! default; the day turns at local midnight). Beyond that a message is refused with
+//! `Refusal::MarketingLimited` and stored nowhere.
+//!
+//! A message is marketing when its sender marked it so, or when [`MarketingRules::is_marketing`]
+//! recognises it. Text is compared after folding full-width ASCII to half-width and lowering
+//! case, so `ＣＯＵＰＯＮ` and `Coupon` both match `coupon`.
+//!
+//! - A keyword made only of ASCII letters and digits matches at the start of a word, so `sale`
+//!   finds "Sale" and "sales" but not "wholesale". Any other keyword (Chinese) matches anywhere.
+//! - An item-link pattern matches inside a link-like token only: a run of non-space ASCII that
+//!   holds a `/`. So `detail.` finds `detail.tmall.com/item.htm?id=1` but not "in detail.".
+//!
+//! This module owns the recognition, the day and the decision. The hub keeps one
+//! [`MarketingTally`] per (shop, buyer). Messages sent while a courier is a member are neither
+//! refused nor tallied. Any item link counts, including one to the item being discussed: this
+//! layer does not know which item that is.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use super::Refusal;
+use super::exemption::Exemptions;
+
+/// Default keywords: coupons, vouchers, promotions, flash sales, discounts, clearance, cashback.
+pub const DEFAULT_KEYWORDS: &[&str] = &[
+    "优惠券",
+    "领券",
+    "满减",
+    "促销",
+    "限时",
+    "秒杀",
+    "折扣",
+    "打折",
+    "特价",
+    "大促",
+    "清仓",
+    "返现",
+    "coupon",
+    "voucher",
+    "promo",
+    "sale",
+    "discount",
+    "clearance",
+    "cashback",
+];
+
+/// Default item-link patterns:
+/// - `item.htm?id=`: Taobao and Tmall item pages (`item.taobao.com/item.htm?id=…`);
+/// - `detail.`: item detail hosts (`detail.tmall.com`, `detail.m.tmall.com`);
+/// - `item.jd.com`: JD item pages;
+/// - `/item/`: item paths of other storefronts (`…/item/1005….html`).
+pub const DEFAULT_ITEM_LINK_PATTERNS: &[&str] =
+    &["item.htm?id=", "detail.", "item.jd.com", "/item/"];
+
+/// How marketing messages are recognised and limited.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarketingRules {
+    pub keywords: Vec<String>,
+    pub item_link_patterns: Vec<String>,
+    /// Marketing messages a shop may send one buyer per day.
+    pub daily_limit: u32,
+    /// The zone whose calendar day the limit counts in.
+    pub time_zone: Tz,
+}
+
+impl Default for MarketingRules {
+    fn default() -> Self {
+        Self {
+            keywords: DEFAULT_KEYWORDS.iter().map(|k| k.to_string()).collect(),
+            item_link_patterns: DEFAULT_ITEM_LINK_PATTERNS
+                .iter()
+                .map(|p| p.to_string())
+                .collect(),
+            daily_limit: 1,
+            time_zone: chrono_tz::Asia::Shanghai,
+        }
+    }
+}
+
+impl MarketingRules {
+    /// Whether a shop message is marketing: `marked` by its sender, or recognised from `text`.
+    pub fn is_marketing(&self, text: &str, marked: bool) -> bool {
+        if marked {
+            return true;
+        }
+        let text = fold(text);
+        self.has_keyword(&text) || self.has_item_link(&text)
+    }
+
+    fn has_keyword(&self, folded_text: &str) -> bool {
+        self.keywords
+            .iter()
+            .map(|keyword| fold(keyword.trim()))
+            .filter(|keyword| !keyword.is_empty())
+            .any(|keyword| contains_keyword(folded_text, &keyword))
+    }
+
+    fn has_item_link(&self, folded_text: &str) -> bool {
+        let patterns: Vec<String> = self
+            .item_link_patterns
+            .iter()
+            .map(|pattern| fold(pattern.trim()))
+            .filter(|pattern| !pattern.is_empty())
+            .collect();
+        link_like_tokens(folded_text).any(|token| {
+            patterns
+                .iter()
+                .any(|pattern| token.contains(pattern.as_str()))
+        })
+    }
+}
+
+/// The calendar day `now` falls on in `time_zone`.
+pub fn marketing_day(now: DateTime<Utc>, time_zone: Tz) -> NaiveDate {
+    now.with_timezone(&time_zone).date_naive()
+}
+
+/// Whether one more marketing message may go to a buyer who got `sent_today` already.
+pub fn check_marketing(
+    sent_today: u32,
+    rules: &MarketingRules,
+    exemptions: &Exemptions,
+) -> Result<(), Refusal> {
+    if exemptions.skip_marketing_control || sent_today < rules.daily_limit {
+        return Ok(());
+    }
+    Err(Refusal::MarketingLimited {
+        limit: rules.daily_limit,
+    })
+}
+
+/// Marketing messages one shop sent one buyer on one day; a new day starts from zero.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarketingTally {
+    day: Option<NaiveDate>,
+    sent: u32,
+}
+
+impl MarketingTally {
+    /// How many were sent on `day`.
+    pub fn sent_on(&self, day: NaiveDate) -> u32 {
+        if self.day == Some(day) { self.sent } else { 0 }
+    }
+
+    /// Counts a marketing message that was accepted on `day`, unless the session is exempt.
+    pub fn record(&mut self, day: NaiveDate, exemptions: &Exemptions) {
+        if exemptions.skip_marketing_control {
+            return;
+        }
+        self.sent = self.sent_on(day).saturating_add(1);
+        self.day = Some(day);
+    }
+}
+
+/// Full-width ASCII (U+FF01..U+FF5E) and the ideographic space folded to ASCII, then lowercase.
+fn fold(text: &str) -> String {
+    text.chars()
+        .map(fold_char)
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn fold_char(c: char) -> char {
+    match c {
+        '\u{3000}' => ' ',
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+        _ => c,
+    }
+}
+
+fn contains_keyword(text: &str, keyword: &str) -> bool {
+    if !keyword.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return text.contains(keyword);
+    }
+    text.match_indices(keyword)
+        .any(|(start, _)| !text[..start].ends_with(|c: char| c.is_ascii_alphanumeric()))
+}
+
+/// Runs of non-space ASCII that hold a `/`: what a link looks like inside chat text.
+fn link_like_tokens(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_ascii_graphic())
+        .filter(|token| token.contains('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::controls::exemption::exemptions;
+    use chrono::TimeZone;
+
+    #[test]
+    fn recognition_table() {
+        let rules = MarketingRules::default();
+        // (text, marked by sender, is marketing)
+        let cases = [
+            ("您好，您的包裹已经发出", false, false),
+            ("您好，您的包裹已经发出", true, true),
+            ("今天领券满300减50", false, true),
+            ("限时秒杀，手慢无", false, true),
+            ("Use this COUPON at checkout", false, true),
+            ("ＣＯＵＰＯＮ inside", false, true),
+            ("Summer Sale starts now", false, true),
+            ("flash sales today", false, true),
+            ("we sell wholesale only", false, false),
+            ("I will explain in detail. Thanks", false, false),
+            (
+                "看看这个 https://item.taobao.com/item.htm?id=123",
+                false,
+                true,
+            ),
+            ("看看这个https://detail.tmall.com/x?id=9谢谢", false, true),
+            ("https://item.jd.com/100012.html", false, true),
+            ("https://shop.example.com/item/55.html", false, true),
+            (
+                "物流查询 https://kuaidi.example.com/track?no=ZT1",
+                false,
+                false,
+            ),
+            ("", false, false),
+        ];
+        for (text, marked, expected) in cases {
+            assert_eq!(
+                rules.is_marketing(text, marked),
+                expected,
+                "{text:?} {marked}"
+            );
+        }
+    }
+
+    #[test]
+    fn configured_keywords_are_folded_and_empty_ones_ignored() {
+        let rules = MarketingRules {
+            keywords: vec!["".into(), "  ".into(), "ＢＩＧ ＤＥＡＬ".into()],
+            item_link_patterns: vec!["".into()],
+            ..MarketingRules::default()
+        };
+        assert!(rules.is_marketing("a big deal for you", false));
+        assert!(!rules.is_marketing("hello https://a.example/b", false));
+    }
+
+    fn date(day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, day).expect("valid date")
+    }
+
+    /// An instant given as a November 2026 wall-clock time in `zone`.
+    fn wall_clock(zone: Tz, day: u32, h: u32, m: u32, s: u32) -> DateTime<Utc> {
+        let local = zone.with_ymd_and_hms(2026, 11, day, h, m, s);
+        local.single().expect("unambiguous").with_timezone(&Utc)
+    }
+
+    #[test]
+    fn day_turns_at_local_midnight() {
+        let shanghai = chrono_tz::Asia::Shanghai;
+        // (wall clock in zone: day, h, m, s; the marketing day in Shanghai)
+        let cases = [
+            (shanghai, (21, 23, 59, 59), date(21)),
+            (shanghai, (22, 0, 0, 0), date(22)),
+            (Tz::UTC, (21, 15, 59, 59), date(21)),
+            (Tz::UTC, (21, 16, 0, 0), date(22)),
+        ];
+        for (zone, (day, h, m, s), expected) in cases {
+            let now = wall_clock(zone, day, h, m, s);
+            assert_eq!(marketing_day(now, shanghai), expected, "{now}");
+        }
+    }
+
+    #[test]
+    fn daily_limit_table() {
+        let rules = MarketingRules::default();
+        let refused = Err(Refusal::MarketingLimited { limit: 1 });
+        // (sent today, courier is a member, decision)
+        let cases = [
+            (0, false, Ok(())),
+            (1, false, refused.clone()),
+            (7, false, refused),
+            (0, true, Ok(())),
+            (1, true, Ok(())),
+            (7, true, Ok(())),
+        ];
+        for (sent_today, has_courier_member, expected) in cases {
+            let decided = check_marketing(sent_today, &rules, &exemptions(has_courier_member));
+            assert_eq!(
+                decided, expected,
+                "sent {sent_today} courier {has_courier_member}"
+            );
+        }
+    }
+
+    #[test]
+    fn tally_counts_per_day_and_skips_exempt_messages() {
+        let rules = MarketingRules::default();
+        let shanghai = rules.time_zone;
+        let before_midnight = marketing_day(wall_clock(shanghai, 21, 23, 59, 59), shanghai);
+        let after_midnight = marketing_day(wall_clock(shanghai, 22, 0, 0, 0), shanghai);
+        let mut tally = MarketingTally::default();
+
+        tally.record(before_midnight, &exemptions(true));
+        assert_eq!(
+            tally.sent_on(before_midnight),
+            0,
+            "sent while the courier is a member"
+        );
+        tally.record(before_midnight, &exemptions(false));
+        let check = |tally: &MarketingTally, day| {
+            check_marketing(tally.sent_on(day), &rules, &exemptions(false))
+        };
+        assert!(check(&tally, before_midnight).is_err(), "2nd at 23:59:59");
+        assert_eq!(check(&tally, after_midnight), Ok(()), "1st at 00:00:00");
+        tally.record(after_midnight, &exemptions(false));
+        assert_eq!(tally.sent_on(after_midnight), 1);
+        assert_eq!(tally.sent_on(before_midnight), 0);
+    }
+}

@@ -1,0 +1,357 @@
+//! The hub: connections, sessions and who gets which frame.
+//!
+//! `Hub` is a cheap `Clone` handle. It owns the registry of live connections and the session
+//! actors; the rules it applies come from `domain`, and the state it keeps lives in the `Store`.
+//! Sockets are the transport's business: the hub only sees decoded client messages and pushes
+//! encoded frames into outboxes.
+
+pub mod frames;
+pub mod metrics;
+mod open;
+pub mod registry;
+pub mod session;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::clock::Clock;
+use crate::domain::order::Carrier;
+use crate::protocol::client::ClientMessage;
+use crate::protocol::ids::{SessionId, ShopId, UserId};
+use crate::protocol::{ErrorCode, Role};
+use crate::store::{History, SessionRecord, Store, StoreError};
+use metrics::Metrics;
+use registry::{ConnectionHandle, Outbound, Registry};
+use session::{Command, SendCommand, SessionSender};
+
+/// Who a connection is, as its token says. Nothing a client sends changes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub user: UserId,
+    pub role: Role,
+    /// For agents: the shop they work for.
+    pub shop: Option<ShopId>,
+    /// For couriers: the carrier they work for.
+    pub carrier: Option<Carrier>,
+}
+
+/// Why a request failed, and so what the client is told.
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    /// The peer asked for something it may not have or that does not hold.
+    #[error("{message}")]
+    Peer { code: ErrorCode, message: String },
+    /// Not a member, or no such session: the two are never told apart.
+    #[error("no such session")]
+    NotMember,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the hub is shutting down")]
+    ShuttingDown,
+}
+
+impl HubError {
+    pub fn peer(code: ErrorCode, message: impl Into<String>) -> Self {
+        HubError::Peer {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            HubError::Peer { code, .. } => *code,
+            HubError::NotMember => ErrorCode::SessionNotFound,
+            HubError::Store(StoreError::Unavailable(_)) | HubError::ShuttingDown => {
+                ErrorCode::Unavailable
+            }
+            HubError::Store(StoreError::Corrupt { .. }) => ErrorCode::Internal,
+        }
+    }
+
+    /// What the client is told. Our own faults are logged, not described.
+    pub fn client_message(&self) -> String {
+        match self {
+            HubError::Store(StoreError::Unavailable(_)) => {
+                "state store unavailable; nothing was stored, try again".into()
+            }
+            HubError::Store(StoreError::Corrupt { .. }) => "internal error".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Tunables the hub needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct HubSettings {
+    pub outbox_capacity: usize,
+    /// Messages read from the store per step of a resume.
+    pub replay_batch: usize,
+}
+
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<HubInner>,
+}
+
+struct HubInner {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    settings: HubSettings,
+    registry: Registry,
+    metrics: Metrics,
+    /// Running session actors. Held only for map operations.
+    sessions: Mutex<HashMap<SessionId, SessionSender>>,
+    /// Serialises `open` per (buyer, shop) stripe, so one buyer never gets two sessions with one
+    /// shop. A tokio mutex because the critical section awaits the store; striped to stay small.
+    opening: Vec<tokio::sync::Mutex<()>>,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+}
+
+/// What the transport should do after a request the hub accepted.
+#[derive(Debug)]
+pub enum Reply {
+    None,
+    /// Replay the session's log to this connection from `after_seq` (a `resume`).
+    Replay {
+        session_id: SessionId,
+        after_seq: u64,
+        request_id: Option<crate::protocol::ids::RequestId>,
+    },
+}
+
+impl Hub {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        settings: HubSettings,
+        shutdown: CancellationToken,
+        tasks: TaskTracker,
+    ) -> Hub {
+        let inner = HubInner {
+            store,
+            clock,
+            settings,
+            registry: Registry::default(),
+            metrics: Metrics::default(),
+            sessions: Mutex::default(),
+            opening: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
+            shutdown,
+            tasks,
+        };
+        Hub {
+            inner: Arc::new(inner),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    pub fn settings(&self) -> &HubSettings {
+        &self.inner.settings
+    }
+
+    /// Registers a connection and queues its `welcome` frame.
+    pub async fn connect(
+        &self,
+        identity: Identity,
+    ) -> Result<(Arc<ConnectionHandle>, tokio::sync::mpsc::Receiver<Outbound>), HubError> {
+        let sessions = self.inner.store.sessions_of(&identity.user).await?;
+        let capacity = self.inner.settings.outbox_capacity;
+        let (handle, receiver) = self.inner.registry.connect(identity, capacity);
+        self.inner.metrics.connected();
+        handle.push(Outbound::Frame(frames::welcome(&handle.identity, sessions)));
+        Ok((handle, receiver))
+    }
+
+    pub async fn disconnect(&self, handle: &ConnectionHandle) {
+        let remaining = self.inner.registry.disconnect(handle);
+        self.inner.metrics.disconnected();
+        if remaining == 0 {
+            self.went_offline(&handle.identity).await;
+        }
+    }
+
+    /// Applies one client message. Errors are for the caller to send back.
+    pub async fn handle(
+        &self,
+        connection: &Arc<ConnectionHandle>,
+        message: ClientMessage,
+    ) -> Result<Reply, HubError> {
+        match message {
+            ClientMessage::Open {
+                request_id,
+                shop_id,
+                order_id,
+            } => self.open(connection, request_id, shop_id, order_id).await,
+            ClientMessage::Send {
+                request_id,
+                session_id,
+                client_msg_id,
+                body,
+                marketing,
+                intent: _,
+            } => {
+                let send = SendCommand {
+                    connection: Arc::clone(connection),
+                    request_id,
+                    client_msg_id,
+                    body,
+                    marketing,
+                };
+                session::dispatch(self, session_id, Command::Send(send)).await?;
+                Ok(Reply::None)
+            }
+            ClientMessage::Resume {
+                request_id,
+                session_id,
+                after_seq,
+            } => {
+                self.check_member(connection, session_id, request_id, after_seq)
+                    .await
+            }
+            ClientMessage::Presence { status, .. } => self.presence(connection, status).await,
+            ClientMessage::Leave { session_id, .. } => self.leave(connection, session_id).await,
+            ClientMessage::AnswerInvite { .. } => {
+                Err(HubError::peer(ErrorCode::InviteNotFound, "no such invite"))
+            }
+        }
+    }
+
+    async fn check_member(
+        &self,
+        connection: &ConnectionHandle,
+        session_id: SessionId,
+        request_id: Option<crate::protocol::ids::RequestId>,
+        after_seq: u64,
+    ) -> Result<Reply, HubError> {
+        let record = self.inner.store.session(session_id).await?;
+        let member = record
+            .as_ref()
+            .and_then(|record| record.member(&connection.identity.user))
+            .ok_or(HubError::NotMember)?;
+        // A courier reads only what came after it joined.
+        let after_seq = after_seq.max(member.visible_from_seq.saturating_sub(1));
+        Ok(Reply::Replay {
+            session_id,
+            after_seq,
+            request_id,
+        })
+    }
+
+    /// A page of a session's log, for a resume.
+    pub async fn history(
+        &self,
+        session_id: SessionId,
+        after_seq: u64,
+    ) -> Result<History, HubError> {
+        let batch = self.inner.settings.replay_batch;
+        Ok(self
+            .inner
+            .store
+            .messages_after(session_id, after_seq, batch)
+            .await?)
+    }
+
+    /// Sends the session frame, with the log's current end, to every connection of `user`.
+    async fn announce_session(&self, record: &SessionRecord, user: &UserId) {
+        let frame = self.session_frame(record, None).await;
+        self.inner
+            .registry
+            .push_to_user(user, &Outbound::Frame(frame), None);
+    }
+
+    /// The session frame for a member, with the log's current end.
+    async fn session_frame(
+        &self,
+        record: &SessionRecord,
+        request_id: Option<crate::protocol::ids::RequestId>,
+    ) -> registry::Frame {
+        let last_seq = match self
+            .inner
+            .store
+            .messages_after(record.id, u64::MAX, 0)
+            .await
+        {
+            Ok(history) => history.last_seq,
+            Err(error) => {
+                tracing::warn!(session = %record.id, %error, "session frame without last_seq");
+                0
+            }
+        };
+        let message = session::server_message_for_join(record, request_id, last_seq);
+        frames::encode(&message)
+    }
+
+    async fn session_sender(&self, session_id: SessionId) -> Result<SessionSender, HubError> {
+        if let Some(sender) = self.running_session(session_id) {
+            return Ok(sender);
+        }
+        if self.inner.shutdown.is_cancelled() {
+            return Err(HubError::ShuttingDown);
+        }
+        let record = self.inner.store.session(session_id).await?;
+        let record = record.ok_or(HubError::NotMember)?;
+        let mut sessions = self
+            .inner
+            .sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let sender = sessions
+            .entry(session_id)
+            .or_insert_with(|| session::spawn(self.clone(), record));
+        Ok(sender.clone())
+    }
+
+    fn running_session(&self, session_id: SessionId) -> Option<SessionSender> {
+        let sessions = self
+            .inner
+            .sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        sessions
+            .get(&session_id)
+            .filter(|s| !s.is_closed())
+            .cloned()
+    }
+
+    /// Drops the map entry for a session actor that stopped, if it is still that actor's.
+    fn forget_session(&self, session_id: SessionId, sender: &SessionSender) {
+        let mut sessions = self
+            .inner
+            .sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if sessions
+            .get(&session_id)
+            .is_some_and(|s| session::is_same(s, sender))
+        {
+            sessions.remove(&session_id);
+        }
+    }
+
+    /// Hands a command that reached a stopping actor to a fresh one. During shutdown it is
+    /// dropped: its caller gets no ack, so the client will resend it elsewhere.
+    async fn requeue(&self, session_id: SessionId, command: Command) {
+        if self.inner.shutdown.is_cancelled() {
+            return;
+        }
+        if let Err(error) = session::dispatch(self, session_id, command).await {
+            tracing::warn!(session = %session_id, %error, "command lost while its actor stopped");
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! Opening sessions, presence, leaving, and handing waiting buyers to agents.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+
+use crate::domain::assign::{self, Candidate};
+use crate::domain::eligibility::{MentionSource, OrderMention};
+use crate::hub::registry::{ConnectionHandle, Outbound};
+use crate::hub::session::{self, Command};
+use crate::hub::{Hub, HubError, Identity, Reply, frames};
+use crate::protocol::client::PresenceStatus;
+use crate::protocol::ids::{OrderId, RequestId, SessionId, ShopId, UserId};
+use crate::protocol::server::{NoticeCode, SenderRole, ServerMessage, SessionStatus};
+use crate::protocol::{ErrorCode, Member, Role};
+use crate::store::{MemberRecord, SessionRecord};
+
+impl Hub {
+    pub(super) async fn open(
+        &self,
+        connection: &Arc<ConnectionHandle>,
+        request_id: Option<RequestId>,
+        shop: ShopId,
+        order_id: Option<OrderId>,
+    ) -> Result<Reply, HubError> {
+        let identity = &connection.identity;
+        if identity.role != Role::Buyer {
+            return Err(HubError::peer(
+                ErrorCode::Forbidden,
+                "only buyers open sessions",
+            ));
+        }
+        if let Some(order_id) = &order_id {
+            self.check_order(order_id, &identity.user, &shop).await?;
+        }
+        let now = self.now();
+        let mention = order_id.map(|order_id| OrderMention {
+            order_id,
+            at: now,
+            source: MentionSource::EntryPage,
+        });
+        let record = {
+            let _guard = self.opening_lock(&identity.user, &shop).lock().await;
+            let existing = self.inner.store.open_session(&identity.user, &shop).await?;
+            match existing {
+                Some(id) => self.reenter(id, mention).await?,
+                None => self.create(identity, shop, mention).await?,
+            }
+        };
+        let record = match record.status {
+            SessionStatus::WaitingForAgent => self.try_assign(record, None).await?,
+            _ => record,
+        };
+        if record.status == SessionStatus::WaitingForAgent {
+            connection.push(Outbound::Frame(frames::encode(&ServerMessage::Notice {
+                session_id: record.id,
+                code: NoticeCode::NoAgentOnline,
+                text: "No agent of this shop is online; your messages will wait for one.".into(),
+            })));
+        }
+        // The session frame ends the reply to `open`.
+        let frame = self.session_frame(&record, request_id).await;
+        connection.push(Outbound::Frame(frame));
+        Ok(Reply::None)
+    }
+
+    /// The order named by an order page or card must be this buyer's order with this shop.
+    pub(super) async fn check_order(
+        &self,
+        order_id: &OrderId,
+        buyer: &UserId,
+        shop: &ShopId,
+    ) -> Result<(), HubError> {
+        let order = self.inner.store.order(order_id).await?;
+        let order = order.ok_or_else(|| {
+            HubError::peer(ErrorCode::OrderNotFound, format!("no order {order_id}"))
+        })?;
+        if &order.buyer != buyer || &order.shop != shop {
+            return Err(HubError::peer(
+                ErrorCode::OrderForbidden,
+                format!("order {order_id} is not this buyer's order with this shop"),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn create(
+        &self,
+        identity: &Identity,
+        shop: ShopId,
+        mention: Option<OrderMention>,
+    ) -> Result<SessionRecord, HubError> {
+        let now = self.now();
+        let buyer = MemberRecord {
+            user: identity.user.clone(),
+            role: SenderRole::Buyer,
+            carrier: None,
+            joined_at: now,
+            visible_from_seq: 1,
+        };
+        let record = SessionRecord {
+            id: SessionId::new(),
+            shop,
+            buyer: identity.user.clone(),
+            status: SessionStatus::WaitingForAgent,
+            members: vec![buyer],
+            mentions: mention.into_iter().collect(),
+            opened_at: now,
+        };
+        self.inner.store.put_session(&record).await?;
+        self.inner.metrics.session_opened();
+        Ok(record)
+    }
+
+    async fn reenter(
+        &self,
+        session_id: SessionId,
+        mention: Option<OrderMention>,
+    ) -> Result<SessionRecord, HubError> {
+        let Some(mention) = mention else {
+            let record = self.inner.store.session(session_id).await?;
+            return record.ok_or(HubError::NotMember);
+        };
+        let (done, answer) = oneshot::channel();
+        session::dispatch(self, session_id, Command::Mention { mention, done }).await?;
+        answer.await.map_err(|_| HubError::ShuttingDown)?
+    }
+
+    /// Gives a waiting session to an agent, if one is online. Returns the record as it now is.
+    async fn try_assign(
+        &self,
+        record: SessionRecord,
+        exclude: Option<&UserId>,
+    ) -> Result<SessionRecord, HubError> {
+        let Some(agent) = self.pick_agent(&record.shop, exclude).await? else {
+            return Ok(record);
+        };
+        let member = MemberRecord {
+            user: agent,
+            role: SenderRole::Agent,
+            carrier: None,
+            joined_at: self.now(),
+            visible_from_seq: 1,
+        };
+        let (done, answer) = oneshot::channel();
+        session::dispatch(self, record.id, Command::Join { member, done }).await?;
+        answer.await.map_err(|_| HubError::ShuttingDown)??;
+        let record = self.inner.store.session(record.id).await?;
+        record.ok_or(HubError::NotMember)
+    }
+
+    async fn pick_agent(
+        &self,
+        shop: &ShopId,
+        exclude: Option<&UserId>,
+    ) -> Result<Option<UserId>, HubError> {
+        let agents = self.inner.store.agents(shop).await?;
+        let candidates: Vec<Candidate> = agents
+            .into_iter()
+            .map(|agent| Candidate {
+                is_connected: self.inner.registry.is_connected(&agent.agent),
+                agent: agent.agent,
+                status: agent.status,
+                open_sessions: agent.open_sessions,
+            })
+            .collect();
+        Ok(assign::least_loaded(&candidates, exclude).cloned())
+    }
+
+    pub(super) async fn presence(
+        &self,
+        connection: &ConnectionHandle,
+        status: PresenceStatus,
+    ) -> Result<Reply, HubError> {
+        let identity = &connection.identity;
+        let (Role::Agent, Some(shop)) = (identity.role, &identity.shop) else {
+            return Err(HubError::peer(
+                ErrorCode::Forbidden,
+                "only shop agents set presence",
+            ));
+        };
+        if !matches!(
+            status,
+            PresenceStatus::Online | PresenceStatus::Suspended | PresenceStatus::Offline
+        ) {
+            return Err(HubError::peer(
+                ErrorCode::InvalidMessage,
+                "agents are online, suspended or offline",
+            ));
+        }
+        self.inner
+            .store
+            .set_presence(shop, &identity.user, status)
+            .await?;
+        if status == PresenceStatus::Online {
+            self.assign_waiting(shop).await?;
+        }
+        Ok(Reply::None)
+    }
+
+    /// Hands the shop's waiting sessions (the message pool) to online agents, oldest first.
+    async fn assign_waiting(&self, shop: &ShopId) -> Result<(), HubError> {
+        for session_id in self.inner.store.waiting_sessions(shop).await? {
+            let Some(record) = self.inner.store.session(session_id).await? else {
+                continue;
+            };
+            let record = self.try_assign(record, None).await?;
+            if record.status == SessionStatus::WaitingForAgent {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn leave(
+        &self,
+        connection: &ConnectionHandle,
+        session_id: SessionId,
+    ) -> Result<Reply, HubError> {
+        let identity = &connection.identity;
+        let role = match identity.role {
+            Role::Buyer => SenderRole::Buyer,
+            Role::Agent => SenderRole::Agent,
+            Role::Courier => SenderRole::Courier,
+            Role::Admin => return Err(HubError::NotMember),
+        };
+        let member = Member {
+            user: identity.user.clone(),
+            role,
+            carrier: identity.carrier,
+        };
+        let (done, answer) = oneshot::channel();
+        session::dispatch(self, session_id, Command::Leave { member, done }).await?;
+        answer.await.map_err(|_| HubError::ShuttingDown)??;
+        if role == SenderRole::Agent
+            && let Some(record) = self.inner.store.session(session_id).await?
+            && record.status == SessionStatus::WaitingForAgent
+        {
+            self.try_assign(record, Some(&identity.user)).await?;
+        }
+        Ok(Reply::None)
+    }
+
+    /// An agent with no connection left anywhere is offline for routing.
+    pub(super) async fn went_offline(&self, identity: &Identity) {
+        let (Role::Agent, Some(shop)) = (identity.role, &identity.shop) else {
+            return;
+        };
+        let result = self
+            .inner
+            .store
+            .set_presence(shop, &identity.user, PresenceStatus::Offline);
+        if let Err(error) = result.await {
+            tracing::warn!(user = %identity.user, %error, "presence not cleared");
+        }
+    }
+
+    fn opening_lock(&self, buyer: &UserId, shop: &ShopId) -> &tokio::sync::Mutex<()> {
+        let mut hasher = DefaultHasher::new();
+        (buyer, shop).hash(&mut hasher);
+        let stripe = hasher.finish() as usize % self.inner.opening.len();
+        &self.inner.opening[stripe]
+    }
+}

@@ -1,0 +1,165 @@
+//! Who is connected: each user's live connections and their outboxes.
+//!
+//! An outbox is a bounded queue of encoded frames that the connection's task writes to its
+//! socket. Policy for a slow reader: pushing never waits; when an outbox is full the connection
+//! is marked overflowed and its task closes it with 4001. The client resumes from its last `seq`
+//! on reconnect, so a slow reader loses nothing, and nobody else waits for it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio_util::sync::CancellationToken;
+
+use crate::hub::Identity;
+use crate::protocol::ids::{SessionId, UserId};
+
+/// An encoded text frame, shared by every recipient without copying.
+pub type Frame = axum::extract::ws::Utf8Bytes;
+
+/// What a connection's task is asked to write.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    /// A frame outside any session's sequence (acks, errors, notices).
+    Frame(Frame),
+    /// A session message; the task skips it when it already wrote that `seq` (after a resume).
+    Message {
+        session_id: SessionId,
+        seq: u64,
+        frame: Frame,
+    },
+}
+
+/// One live connection, as the rest of the hub sees it.
+#[derive(Debug)]
+pub struct ConnectionHandle {
+    pub id: u64,
+    pub identity: Identity,
+    outbox: mpsc::Sender<Outbound>,
+    overflowed: CancellationToken,
+}
+
+impl ConnectionHandle {
+    /// Queues `outbound` without waiting. Returns false when the connection is gone or has
+    /// just been marked as a slow reader.
+    pub fn push(&self, outbound: Outbound) -> bool {
+        match self.outbox.try_send(outbound) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                self.overflowed.cancel();
+                false
+            }
+            Err(TrySendError::Closed(_)) => false,
+        }
+    }
+
+    /// Resolves when the outbox overflowed.
+    pub fn overflowed(&self) -> &CancellationToken {
+        &self.overflowed
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Registry {
+    next_id: AtomicU64,
+    /// Held only for map operations, never across an await.
+    users: RwLock<HashMap<UserId, Vec<Arc<ConnectionHandle>>>>,
+}
+
+impl Registry {
+    /// Registers a connection; returns its handle and the receiving end of its outbox.
+    pub fn connect(
+        &self,
+        identity: Identity,
+        capacity: usize,
+    ) -> (Arc<ConnectionHandle>, mpsc::Receiver<Outbound>) {
+        let (outbox, receiver) = mpsc::channel(capacity);
+        let handle = Arc::new(ConnectionHandle {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            identity,
+            outbox,
+            overflowed: CancellationToken::new(),
+        });
+        let mut users = self.users.write().unwrap_or_else(PoisonError::into_inner);
+        let list = users.entry(handle.identity.user.clone()).or_default();
+        list.push(Arc::clone(&handle));
+        (handle, receiver)
+    }
+
+    /// Removes a connection; returns how many connections its user still has.
+    pub fn disconnect(&self, handle: &ConnectionHandle) -> usize {
+        let mut users = self.users.write().unwrap_or_else(PoisonError::into_inner);
+        let user = &handle.identity.user;
+        let Some(list) = users.get_mut(user) else {
+            return 0;
+        };
+        list.retain(|other| other.id != handle.id);
+        let remaining = list.len();
+        if remaining == 0 {
+            users.remove(user);
+        }
+        remaining
+    }
+
+    /// The user's live connections.
+    pub fn connections(&self, user: &UserId) -> Vec<Arc<ConnectionHandle>> {
+        let users = self.users.read().unwrap_or_else(PoisonError::into_inner);
+        users.get(user).cloned().unwrap_or_default()
+    }
+
+    pub fn is_connected(&self, user: &UserId) -> bool {
+        let users = self.users.read().unwrap_or_else(PoisonError::into_inner);
+        users.contains_key(user)
+    }
+
+    /// Pushes to every connection of `user` except `skip`.
+    pub fn push_to_user(&self, user: &UserId, outbound: &Outbound, skip: Option<u64>) {
+        let users = self.users.read().unwrap_or_else(PoisonError::into_inner);
+        let Some(list) = users.get(user) else {
+            return;
+        };
+        for connection in list.iter().filter(|c| Some(c.id) != skip) {
+            connection.push(outbound.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Role;
+
+    fn identity(user: &str) -> Identity {
+        Identity {
+            user: UserId::new(user).expect("valid id"),
+            role: Role::Buyer,
+            shop: None,
+            carrier: None,
+        }
+    }
+
+    #[test]
+    fn a_full_outbox_marks_the_connection_overflowed() {
+        let registry = Registry::default();
+        let (handle, _receiver) = registry.connect(identity("b1"), 2);
+        let frame = Outbound::Frame(Frame::from("x"));
+        assert!(handle.push(frame.clone()));
+        assert!(handle.push(frame.clone()));
+        assert!(!handle.overflowed().is_cancelled());
+        assert!(!handle.push(frame));
+        assert!(handle.overflowed().is_cancelled());
+    }
+
+    #[test]
+    fn disconnect_counts_what_is_left() {
+        let registry = Registry::default();
+        let (first, _r1) = registry.connect(identity("b1"), 1);
+        let (second, _r2) = registry.connect(identity("b1"), 1);
+        assert_eq!(registry.connections(&first.identity.user).len(), 2);
+        assert_eq!(registry.disconnect(&first), 1);
+        assert_eq!(registry.disconnect(&second), 0);
+        assert!(!registry.is_connected(&first.identity.user));
+    }
+}

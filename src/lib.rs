@@ -1,0 +1,129 @@
+//! logistics-bridge: a marketplace's customer-service chat hub that brings a carrier's courier
+//! agent into a buyer–shop conversation when the buyer's complaint is really about the parcel.
+//!
+//! The data flows socket → protocol → hub → domain → store:
+//!
+//! - [`transport`]: the WebSocket upgrade (token, Origin), the per-connection loop, the admin
+//!   HTTP API. Thin: decodes, checks who is calling, hands over to the hub.
+//! - [`protocol`]: wire types only — client and server messages, ids, error and close codes.
+//! - [`hub`]: connections, session actors, outboxes; applies domain decisions, keeps state in
+//!   the store.
+//! - [`domain`]: pure rules — intent, eligibility, routing, controls. `(input, rules, now)`.
+//! - [`store`]: the `Store` trait and its in-memory implementation.
+//! - [`config`], [`clock`]: validated configuration and the time source.
+//! - [`cli`]: the offline `classify` and `check` commands.
+
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod hub;
+pub mod protocol;
+pub mod store;
+pub mod transport;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, StoreConfig};
+use crate::hub::{Hub, HubSettings};
+use crate::store::{MemoryStore, Store};
+use crate::transport::AppState;
+use crate::transport::auth::Authenticator;
+use crate::transport::limits::Limits;
+
+/// Why `run` could not start or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("store kind {0:?} is not available in this build")]
+    UnsupportedStore(&'static str),
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What `run` needs besides the listener and config; tests swap the clock and store.
+pub struct Parts {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Parts {
+    /// The store the config asks for, and the system clock.
+    pub fn from_config(config: &Config) -> Result<Parts, RunError> {
+        let store: Arc<dyn Store> = match &config.store {
+            StoreConfig::Memory => Arc::new(MemoryStore::new(config.history.retained_messages)),
+            StoreConfig::Redis { .. } => return Err(RunError::UnsupportedStore("redis")),
+        };
+        Ok(Parts {
+            store,
+            clock: Arc::new(SystemClock),
+        })
+    }
+}
+
+/// Serves until `shutdown` resolves, then closes every connection with 1001 and waits up to
+/// `server.shutdown_grace` for them to finish.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    parts: Parts,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    let cancel = CancellationToken::new();
+    let tasks = TaskTracker::new();
+    let settings = HubSettings {
+        outbox_capacity: config.server.outbox_capacity,
+        replay_batch: 512,
+    };
+    let hub = Hub::new(
+        parts.store,
+        parts.clock,
+        settings,
+        cancel.clone(),
+        tasks.clone(),
+    );
+    let limits = Limits::new(&config.limits);
+    let grace = config.server.shutdown_grace;
+    let state = AppState {
+        hub,
+        auth: Authenticator::new(&config.auth.secret, config.auth.leeway),
+        config: Arc::new(config),
+        limits: limits.clone(),
+        shutdown: cancel.clone(),
+        tasks: tasks.clone(),
+    };
+    tasks.spawn(prune_limits(limits, cancel.clone()));
+    let app = transport::router(state);
+    let stop = cancel.clone();
+    let serve = axum::serve(listener, app.into_make_service()).with_graceful_shutdown(async move {
+        shutdown.await;
+        stop.cancel();
+    });
+    let served = serve.await;
+    cancel.cancel();
+    tasks.close();
+    if tokio::time::timeout(grace, tasks.wait()).await.is_err() {
+        tracing::warn!(
+            ?grace,
+            "some tasks did not finish within the shutdown grace"
+        );
+    }
+    served.map_err(RunError::Io)
+}
+
+async fn prune_limits(limits: Limits, cancel: CancellationToken) {
+    let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = every_minute.tick() => limits.prune(),
+        }
+    }
+}

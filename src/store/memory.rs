@@ -1,0 +1,295 @@
+//! The embedded in-memory store: the default for one machine.
+//!
+//! Locks are std `Mutex`/`RwLock`: no method awaits while holding one, so they never block the
+//! runtime for longer than a map operation. Message logs get a lock each so that sessions do not
+//! contend; everything else shares one lock, as it changes far less often than messages arrive.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+
+use async_trait::async_trait;
+
+use super::{
+    AgentRecord, Appended, History, NewMessage, OrderWrite, SessionRecord, Store, StoreError,
+    StoredMessage,
+};
+use crate::domain::order::Order;
+use crate::domain::shop::ShopLogistics;
+use crate::protocol::client::PresenceStatus;
+use crate::protocol::ids::{ClientMsgId, OrderId, SessionId, ShopId, UserId};
+use crate::protocol::server::{SenderRole, SessionStatus};
+
+#[derive(Clone)]
+pub struct MemoryStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// How many messages each session keeps; older ones are dropped (resume then says so).
+    retained: usize,
+    state: Mutex<State>,
+    logs: RwLock<HashMap<SessionId, Arc<Mutex<Log>>>>,
+}
+
+#[derive(Default)]
+struct State {
+    orders: HashMap<OrderId, Order>,
+    shops: HashMap<ShopId, ShopLogistics>,
+    sessions: HashMap<SessionId, SessionRecord>,
+    open_by_member: HashMap<UserId, HashSet<SessionId>>,
+    open_by_pair: HashMap<(UserId, ShopId), SessionId>,
+    presence: HashMap<ShopId, HashMap<UserId, PresenceStatus>>,
+}
+
+#[derive(Default)]
+struct Log {
+    last_seq: u64,
+    messages: VecDeque<StoredMessage>,
+    /// `client_msg_id` → seq, for the retained messages only.
+    seen: HashMap<ClientMsgId, u64>,
+}
+
+/// A poisoned lock means a panic mid-update elsewhere; the maps themselves stay consistent
+/// because every update here is a single insert or remove, so carrying on is safe.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl MemoryStore {
+    pub fn new(retained: usize) -> Self {
+        let inner = Inner {
+            retained: retained.max(1),
+            state: Mutex::default(),
+            logs: RwLock::default(),
+        };
+        MemoryStore {
+            inner: Arc::new(inner),
+        }
+    }
+
+    fn log(&self, session: SessionId) -> Arc<Mutex<Log>> {
+        let logs = self
+            .inner
+            .logs
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(log) = logs.get(&session) {
+            return Arc::clone(log);
+        }
+        drop(logs);
+        let mut logs = self
+            .inner
+            .logs
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(logs.entry(session).or_default())
+    }
+}
+
+impl Log {
+    fn append(&mut self, message: NewMessage, retained: usize) -> Appended {
+        if let Some(original) = self.find_duplicate(message.client_msg_id.as_ref()) {
+            return Appended::Duplicate(original);
+        }
+        self.last_seq += 1;
+        let stored = StoredMessage {
+            seq: self.last_seq,
+            msg_id: message.msg_id,
+            client_msg_id: message.client_msg_id,
+            sender: message.sender,
+            body: message.body,
+            sent_at: message.sent_at,
+        };
+        if let Some(id) = &stored.client_msg_id {
+            self.seen.insert(id.clone(), stored.seq);
+        }
+        self.messages.push_back(stored.clone());
+        while self.messages.len() > retained {
+            if let Some(dropped) = self.messages.pop_front() {
+                dropped.client_msg_id.map(|id| self.seen.remove(&id));
+            }
+        }
+        Appended::New(stored)
+    }
+
+    fn find_duplicate(&self, id: Option<&ClientMsgId>) -> Option<StoredMessage> {
+        let seq = *self.seen.get(id?)?;
+        let oldest = self.messages.front()?.seq;
+        let index = seq.checked_sub(oldest)?;
+        self.messages.get(index as usize).cloned()
+    }
+
+    fn after(&self, after_seq: u64, limit: usize) -> History {
+        let oldest_seq = self.messages.front().map_or(self.last_seq + 1, |m| m.seq);
+        let skip = after_seq.saturating_add(1).saturating_sub(oldest_seq) as usize;
+        let messages = self
+            .messages
+            .iter()
+            .skip(skip)
+            .take(limit)
+            .cloned()
+            .collect();
+        History {
+            messages,
+            oldest_seq,
+            last_seq: self.last_seq,
+        }
+    }
+}
+
+impl State {
+    fn is_open(session: &SessionRecord) -> bool {
+        session.status != SessionStatus::Closed
+    }
+
+    /// Drops `old`'s index entries and adds `new`'s, so the indexes follow the record.
+    fn reindex(&mut self, old: Option<&SessionRecord>, new: &SessionRecord) {
+        if let Some(old) = old.filter(|old| Self::is_open(old)) {
+            for member in &old.members {
+                if let Some(set) = self.open_by_member.get_mut(&member.user) {
+                    set.remove(&old.id);
+                }
+            }
+            self.open_by_pair
+                .remove(&(old.buyer.clone(), old.shop.clone()));
+        }
+        if Self::is_open(new) {
+            for member in &new.members {
+                let set = self.open_by_member.entry(member.user.clone()).or_default();
+                set.insert(new.id);
+            }
+            let pair = (new.buyer.clone(), new.shop.clone());
+            self.open_by_pair.insert(pair, new.id);
+        }
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn put_order(&self, order: &Order) -> Result<OrderWrite, StoreError> {
+        let mut state = lock(&self.inner.state);
+        if let Some(stored) = state.orders.get(&order.order_id)
+            && stored.updated_at > order.updated_at
+        {
+            return Ok(OrderWrite::Stale);
+        }
+        state.orders.insert(order.order_id.clone(), order.clone());
+        Ok(OrderWrite::Applied)
+    }
+
+    async fn order(&self, id: &OrderId) -> Result<Option<Order>, StoreError> {
+        Ok(lock(&self.inner.state).orders.get(id).cloned())
+    }
+
+    async fn put_shop_logistics(
+        &self,
+        shop: &ShopId,
+        settings: &ShopLogistics,
+    ) -> Result<(), StoreError> {
+        let mut state = lock(&self.inner.state);
+        state.shops.insert(shop.clone(), settings.clone());
+        Ok(())
+    }
+
+    async fn shop_logistics(&self, shop: &ShopId) -> Result<Option<ShopLogistics>, StoreError> {
+        Ok(lock(&self.inner.state).shops.get(shop).cloned())
+    }
+
+    async fn put_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+        let mut state = lock(&self.inner.state);
+        let old = state.sessions.insert(session.id, session.clone());
+        state.reindex(old.as_ref(), session);
+        Ok(())
+    }
+
+    async fn session(&self, id: SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        Ok(lock(&self.inner.state).sessions.get(&id).cloned())
+    }
+
+    async fn open_session(
+        &self,
+        buyer: &UserId,
+        shop: &ShopId,
+    ) -> Result<Option<SessionId>, StoreError> {
+        let state = lock(&self.inner.state);
+        Ok(state
+            .open_by_pair
+            .get(&(buyer.clone(), shop.clone()))
+            .copied())
+    }
+
+    async fn sessions_of(&self, user: &UserId) -> Result<Vec<SessionId>, StoreError> {
+        let state = lock(&self.inner.state);
+        let mut ids: Vec<SessionId> = state
+            .open_by_member
+            .get(user)
+            .map(|set| set.iter().copied().collect())
+            .unwrap_or_default();
+        ids.sort();
+        Ok(ids)
+    }
+
+    async fn waiting_sessions(&self, shop: &ShopId) -> Result<Vec<SessionId>, StoreError> {
+        let state = lock(&self.inner.state);
+        let mut waiting: Vec<&SessionRecord> = state
+            .open_by_pair
+            .iter()
+            .filter(|((_, pair_shop), _)| pair_shop == shop)
+            .filter_map(|(_, id)| state.sessions.get(id))
+            .filter(|session| !session.has_role(SenderRole::Agent))
+            .collect();
+        waiting.sort_by_key(|session| (session.opened_at, session.id));
+        Ok(waiting.into_iter().map(|session| session.id).collect())
+    }
+
+    async fn append(
+        &self,
+        session: SessionId,
+        message: NewMessage,
+    ) -> Result<Appended, StoreError> {
+        let log = self.log(session);
+        let mut log = lock(&log);
+        Ok(log.append(message, self.inner.retained))
+    }
+
+    async fn messages_after(
+        &self,
+        session: SessionId,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<History, StoreError> {
+        let log = self.log(session);
+        let log = lock(&log);
+        Ok(log.after(after_seq, limit))
+    }
+
+    async fn set_presence(
+        &self,
+        shop: &ShopId,
+        agent: &UserId,
+        status: PresenceStatus,
+    ) -> Result<(), StoreError> {
+        let mut state = lock(&self.inner.state);
+        let agents = state.presence.entry(shop.clone()).or_default();
+        agents.insert(agent.clone(), status);
+        Ok(())
+    }
+
+    async fn agents(&self, shop: &ShopId) -> Result<Vec<AgentRecord>, StoreError> {
+        let state = lock(&self.inner.state);
+        let Some(agents) = state.presence.get(shop) else {
+            return Ok(Vec::new());
+        };
+        let load = |agent: &UserId| state.open_by_member.get(agent).map_or(0, HashSet::len);
+        let mut records: Vec<AgentRecord> = agents
+            .iter()
+            .map(|(agent, status)| AgentRecord {
+                agent: agent.clone(),
+                status: *status,
+                open_sessions: load(agent) as u32,
+            })
+            .collect();
+        records.sort_by(|a, b| a.agent.cmp(&b.agent));
+        Ok(records)
+    }
+}

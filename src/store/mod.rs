@@ -1,0 +1,191 @@
+//! Where state lives: the `Store` trait, its records and its error.
+//!
+//! The hub holds an `Arc<dyn Store>` and never assumes the state is in its own memory: every
+//! method may cross a network (Redis), may fail with `StoreError::Unavailable`, and returns owned
+//! values. `memory` is the embedded default for one machine.
+
+pub mod memory;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::eligibility::OrderMention;
+use crate::domain::order::{Carrier, Order};
+use crate::domain::shop::ShopLogistics;
+use crate::protocol::client::PresenceStatus;
+use crate::protocol::ids::{ClientMsgId, MessageId, OrderId, SessionId, ShopId, UserId};
+use crate::protocol::server::{Body, Member, SenderRole, SessionStatus};
+
+pub use memory::MemoryStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backing service cannot be reached; nothing was written.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// The store holds data it cannot read back; a fault of ours.
+    #[error("corrupt record at {key}: {detail}")]
+    Corrupt { key: String, detail: String },
+}
+
+/// A member of a session as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRecord {
+    pub user: UserId,
+    pub role: SenderRole,
+    #[serde(default)]
+    pub carrier: Option<Carrier>,
+    pub joined_at: DateTime<Utc>,
+    /// The first `seq` this member may read: couriers see only what came after they joined.
+    pub visible_from_seq: u64,
+}
+
+impl MemberRecord {
+    pub fn view(&self) -> Member {
+        Member {
+            user: self.user.clone(),
+            role: self.role,
+            carrier: self.carrier,
+        }
+    }
+}
+
+/// A session as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    pub id: SessionId,
+    pub shop: ShopId,
+    pub buyer: UserId,
+    pub status: SessionStatus,
+    pub members: Vec<MemberRecord>,
+    /// Order cards the buyer sent and order pages the session was opened from, oldest first.
+    pub mentions: Vec<OrderMention>,
+    pub opened_at: DateTime<Utc>,
+}
+
+impl SessionRecord {
+    pub fn member(&self, user: &UserId) -> Option<&MemberRecord> {
+        self.members.iter().find(|member| &member.user == user)
+    }
+
+    pub fn has_role(&self, role: SenderRole) -> bool {
+        self.members.iter().any(|member| member.role == role)
+    }
+
+    /// The most recent entry-page order, for the `session` frame.
+    pub fn entry_order(&self) -> Option<&OrderId> {
+        use crate::domain::eligibility::MentionSource;
+        let entries = self.mentions.iter().rev();
+        entries
+            .filter(|mention| mention.source == MentionSource::EntryPage)
+            .map(|mention| &mention.order_id)
+            .next()
+    }
+}
+
+/// A message to append; the store assigns `seq`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMessage {
+    pub msg_id: MessageId,
+    pub client_msg_id: Option<ClientMsgId>,
+    pub sender: Member,
+    pub body: Body,
+    pub sent_at: DateTime<Utc>,
+}
+
+/// A stored message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredMessage {
+    pub seq: u64,
+    pub msg_id: MessageId,
+    #[serde(default)]
+    pub client_msg_id: Option<ClientMsgId>,
+    pub sender: Member,
+    pub body: Body,
+    pub sent_at: DateTime<Utc>,
+}
+
+/// What `append` did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Appended {
+    /// Stored under a new `seq`.
+    New(StoredMessage),
+    /// The `client_msg_id` was seen before: nothing stored, here is the original.
+    Duplicate(StoredMessage),
+}
+
+/// A slice of a session's log.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct History {
+    /// Messages after the asked `seq`, oldest first, at most the asked limit.
+    pub messages: Vec<StoredMessage>,
+    /// The oldest `seq` still retained (`last_seq + 1` when none is).
+    pub oldest_seq: u64,
+    /// The newest `seq` assigned (0 when none).
+    pub last_seq: u64,
+}
+
+/// What happened to an order update from the feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderWrite {
+    Applied,
+    /// The stored order is newer (`updated_at`); the update was ignored.
+    Stale,
+}
+
+/// A shop agent's presence and load, for routing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentRecord {
+    pub agent: UserId,
+    pub status: PresenceStatus,
+    /// Open sessions the agent is a member of.
+    pub open_sessions: u32,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    async fn put_order(&self, order: &Order) -> Result<OrderWrite, StoreError>;
+    async fn order(&self, id: &OrderId) -> Result<Option<Order>, StoreError>;
+    async fn put_shop_logistics(
+        &self,
+        shop: &ShopId,
+        settings: &ShopLogistics,
+    ) -> Result<(), StoreError>;
+    async fn shop_logistics(&self, shop: &ShopId) -> Result<Option<ShopLogistics>, StoreError>;
+
+    /// Stores a new session, or a changed one (members, status, mentions), keeping the indexes
+    /// of open sessions by member and by (buyer, shop) in step.
+    async fn put_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+    async fn session(&self, id: SessionId) -> Result<Option<SessionRecord>, StoreError>;
+    /// The buyer's open session with the shop, if any.
+    async fn open_session(
+        &self,
+        buyer: &UserId,
+        shop: &ShopId,
+    ) -> Result<Option<SessionId>, StoreError>;
+    /// Open sessions `user` is a member of.
+    async fn sessions_of(&self, user: &UserId) -> Result<Vec<SessionId>, StoreError>;
+    /// Open sessions of `shop` that no agent has taken (the message pool), oldest first.
+    async fn waiting_sessions(&self, shop: &ShopId) -> Result<Vec<SessionId>, StoreError>;
+
+    /// Assigns the next `seq` and stores the message, unless its `client_msg_id` was seen in
+    /// this session before; both in one atomic step.
+    async fn append(&self, session: SessionId, message: NewMessage)
+    -> Result<Appended, StoreError>;
+    async fn messages_after(
+        &self,
+        session: SessionId,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<History, StoreError>;
+
+    async fn set_presence(
+        &self,
+        shop: &ShopId,
+        agent: &UserId,
+        status: PresenceStatus,
+    ) -> Result<(), StoreError>;
+    /// Every agent of the shop that ever set a presence, with its open-session count.
+    async fn agents(&self, shop: &ShopId) -> Result<Vec<AgentRecord>, StoreError>;
+}

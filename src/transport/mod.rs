@@ -1,0 +1,44 @@
+//! Sockets and HTTP: the WebSocket upgrade with auth and Origin checks, the connection loop
+//! that turns frames into protocol messages, and the admin HTTP API.
+//!
+//! Everything here is thin: it decodes, checks who is calling, and hands over to the hub.
+
+pub mod admin;
+pub mod auth;
+pub mod limits;
+pub mod ws;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, put};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+use crate::hub::Hub;
+use auth::Authenticator;
+use limits::Limits;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub hub: Hub,
+    pub auth: Authenticator,
+    pub config: Arc<Config>,
+    pub limits: Limits,
+    pub shutdown: CancellationToken,
+    pub tasks: TaskTracker,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/ws", get(ws::upgrade))
+        .route("/healthz", get(admin::healthz))
+        .route("/metrics", get(admin::metrics))
+        .route(
+            "/v1/orders/{order_id}",
+            put(admin::put_order).get(admin::get_order),
+        )
+        .with_state(state)
+}

@@ -1,0 +1,422 @@
+//! The WebSocket endpoint: checks at the upgrade, then one task per connection.
+//!
+//! Reading, writing, pings, token expiry and shutdown meet in one `select!`. Frames queued for
+//! the connection are written in batches with one flush per batch.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::SinkExt;
+use governor::DefaultDirectRateLimiter;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior};
+use tracing::Instrument;
+
+use super::AppState;
+use super::auth::{self, AuthError};
+use crate::hub::registry::{ConnectionHandle, Frame, Outbound};
+use crate::hub::{HubError, Identity, Reply, frames};
+use crate::protocol::ids::{RequestId, SessionId};
+use crate::protocol::{ClientMessage, ErrorCode, Role, ServerMessage, close};
+
+/// Frames written before one flush, at most.
+const WRITE_BATCH: usize = 64;
+/// How long the closing frame may take to write before the socket is simply dropped.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A write that cannot finish within `limit` means a reader that stopped reading: it is closed
+/// as a slow reader, and resumes without a gap when it comes back.
+async fn bounded_write<E>(
+    limit: Duration,
+    write: impl std::future::Future<Output = Result<(), E>>,
+) -> Result<(), End> {
+    match tokio::time::timeout(limit, write).await {
+        Err(_) => Err(End::Close(
+            close::SLOW_READER,
+            "slow reader; resume to catch up",
+        )),
+        Ok(Err(_)) => Err(End::Gone),
+        Ok(Ok(())) => Ok(()),
+    }
+}
+
+pub async fn upgrade(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    if !auth::is_origin_allowed(origin, &state.config.server.allowed_origins) {
+        return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
+    }
+    let Some(token) = auth::token_from(&headers, query.as_deref()) else {
+        return unauthorized(&AuthError::Missing);
+    };
+    let (identity, expires_at) = match state.auth.verify(&token) {
+        Ok(verified) => verified,
+        Err(error) => return unauthorized(&error),
+    };
+    if identity.role == Role::Admin {
+        return (StatusCode::FORBIDDEN, "admin tokens are for the HTTP API").into_response();
+    }
+    let max_bytes = state.config.server.max_message_bytes;
+    let tasks = state.tasks.clone();
+    upgrade
+        .read_buffer_size(4096)
+        .write_buffer_size(0)
+        .max_write_buffer_size(max_bytes * 4)
+        .max_message_size(max_bytes)
+        .max_frame_size(max_bytes)
+        .on_upgrade(move |socket| {
+            // Tracked, so shutdown waits for the connection to close.
+            tasks.track_future(run_connection(state, socket, identity, expires_at))
+        })
+}
+
+fn unauthorized(error: &AuthError) -> Response {
+    let headers = [(header::WWW_AUTHENTICATE, "Bearer")];
+    (StatusCode::UNAUTHORIZED, headers, error.to_string()).into_response()
+}
+
+async fn run_connection(state: AppState, socket: WebSocket, identity: Identity, expires_at: u64) {
+    let span = tracing::info_span!("connection", user = %identity.user, role = ?identity.role);
+    async move {
+        let hub = state.hub.clone();
+        let (handle, outbox) = match hub.connect(identity).await {
+            Ok(connected) => connected,
+            Err(error) => {
+                tracing::warn!(%error, "connection refused by the hub");
+                let mut socket = socket;
+                let _ = socket
+                    .send(close_message(close::INTERNAL, "internal error"))
+                    .await;
+                return;
+            }
+        };
+        let state_write_timeout = state.config.server.idle_timeout;
+        let connection = Connection {
+            limiter: state.limits.for_connection(),
+            state,
+            socket,
+            handle: Arc::clone(&handle),
+            outbox,
+            delivered: HashMap::new(),
+            bad_frames: 0,
+            last_heard: Instant::now(),
+            write_timeout: state_write_timeout,
+        };
+        let code = connection.run(expires_at).await;
+        tracing::debug!(code, "connection closed");
+        hub.disconnect(&handle).await;
+    }
+    .instrument(span)
+    .await;
+}
+
+fn close_message(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from(reason),
+    }))
+}
+
+struct Connection {
+    state: AppState,
+    socket: WebSocket,
+    handle: Arc<ConnectionHandle>,
+    outbox: mpsc::Receiver<Outbound>,
+    /// Per session, the last `seq` written after a resume: later duplicates are skipped.
+    delivered: HashMap<SessionId, u64>,
+    limiter: DefaultDirectRateLimiter,
+    bad_frames: u32,
+    last_heard: Instant,
+    write_timeout: Duration,
+}
+
+/// Why the loop ended: the close code to send, or none when the peer already went.
+enum End {
+    Close(u16, &'static str),
+    Gone,
+}
+
+impl Connection {
+    /// Runs until the connection ends; returns the close code used.
+    async fn run(mut self, expires_at: u64) -> u16 {
+        let end = self.serve(expires_at).await;
+        match end {
+            End::Close(code, reason) => {
+                let close = self.socket.send(close_message(code, reason));
+                let _ = tokio::time::timeout(CLOSE_TIMEOUT, close).await;
+                code
+            }
+            End::Gone => close::NORMAL,
+        }
+    }
+
+    async fn serve(&mut self, expires_at: u64) -> End {
+        let server = self.state.config.server.clone();
+        let mut pings = tokio::time::interval(server.ping_interval);
+        pings.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let expiry = tokio::time::sleep_until(until_epoch(expires_at));
+        tokio::pin!(expiry);
+        let shutdown = self.state.shutdown.clone();
+        let overflowed = self.handle.overflowed().clone();
+        loop {
+            let step = tokio::select! {
+                biased;
+                () = shutdown.cancelled() => Err(End::Close(close::GOING_AWAY, "server shutting down")),
+                () = overflowed.cancelled() => Err(End::Close(close::SLOW_READER, "slow reader; resume to catch up")),
+                () = &mut expiry => Err(End::Close(close::POLICY, "token expired")),
+                _ = pings.tick() => self.ping(server.idle_timeout).await,
+                outbound = self.outbox.recv() => self.write_batch(outbound).await,
+                frame = self.socket.recv() => self.read(frame).await,
+            };
+            if let Err(end) = step {
+                return end;
+            }
+        }
+    }
+
+    async fn ping(&mut self, idle_timeout: Duration) -> Result<(), End> {
+        if self.last_heard.elapsed() > idle_timeout {
+            return Err(End::Close(close::IDLE, "idle timeout"));
+        }
+        let ping = Message::Ping(Default::default());
+        bounded_write(self.write_timeout, self.socket.send(ping)).await
+    }
+
+    async fn write_batch(&mut self, first: Option<Outbound>) -> Result<(), End> {
+        // The hub holds the sending half for as long as we are registered.
+        let Some(first) = first else {
+            return Err(End::Close(close::INTERNAL, "internal error"));
+        };
+        self.write_one(first).await?;
+        for _ in 1..WRITE_BATCH {
+            let Ok(next) = self.outbox.try_recv() else {
+                break;
+            };
+            self.write_one(next).await?;
+        }
+        self.flush().await
+    }
+
+    async fn write_one(&mut self, outbound: Outbound) -> Result<(), End> {
+        let frame = match outbound {
+            Outbound::Frame(frame) => frame,
+            Outbound::Message {
+                session_id,
+                seq,
+                frame,
+            } => {
+                if let Some(delivered) = self.delivered.get_mut(&session_id) {
+                    if seq <= *delivered {
+                        return Ok(());
+                    }
+                    *delivered = seq;
+                }
+                frame
+            }
+        };
+        self.feed(frame).await
+    }
+
+    async fn feed(&mut self, frame: Frame) -> Result<(), End> {
+        let write = self.socket.feed(Message::Text(frame));
+        bounded_write(self.write_timeout, write).await
+    }
+
+    async fn flush(&mut self) -> Result<(), End> {
+        bounded_write(self.write_timeout, self.socket.flush()).await
+    }
+
+    async fn read(&mut self, frame: Option<Result<Message, axum::Error>>) -> Result<(), End> {
+        self.last_heard = Instant::now();
+        let message = match frame {
+            None => return Err(End::Gone),
+            Some(Err(error)) => return Err(read_error(error)),
+            Some(Ok(message)) => message,
+        };
+        match message {
+            Message::Text(text) => self.on_text(text).await,
+            Message::Binary(_) => Err(End::Close(close::BINARY, "binary frames are not supported")),
+            Message::Close(_) => Err(End::Gone),
+            Message::Ping(_) | Message::Pong(_) => Ok(()),
+        }
+    }
+
+    async fn on_text(&mut self, text: Utf8Bytes) -> Result<(), End> {
+        let user = &self.handle.identity.user;
+        if !self.state.limits.allow(&self.limiter, user) {
+            let (request_id, request_type) = describe(&text);
+            let message = "too many requests; nothing was stored".to_string();
+            return self
+                .reply_error(request_id, request_type, ErrorCode::RateLimited, message)
+                .await;
+        }
+        let message = match serde_json::from_str::<ClientMessage>(&text) {
+            Ok(message) => message,
+            Err(error) => return self.on_bad_frame(&text, &error).await,
+        };
+        self.bad_frames = 0;
+        let kind = message.kind();
+        let request_id = message.request_id().cloned();
+        if let Err(error) = validate(&message) {
+            return self.reply_hub_error(request_id, kind, &error).await;
+        }
+        match self.state.hub.handle(&self.handle, message).await {
+            Ok(Reply::None) => Ok(()),
+            Ok(Reply::Replay {
+                session_id,
+                after_seq,
+                request_id,
+            }) => self.replay(session_id, after_seq, request_id).await,
+            Err(error) => self.reply_hub_error(request_id, kind, &error).await,
+        }
+    }
+
+    async fn on_bad_frame(&mut self, text: &str, error: &serde_json::Error) -> Result<(), End> {
+        self.bad_frames += 1;
+        let (request_id, request_type) = describe(text);
+        let code = match (&request_type, error.classify()) {
+            (Some(_), serde_json::error::Category::Data) => ErrorCode::InvalidMessage,
+            _ => ErrorCode::MalformedFrame,
+        };
+        self.reply_error(request_id, request_type, code, error.to_string())
+            .await?;
+        if self.bad_frames >= self.state.config.server.max_bad_frames {
+            return Err(End::Close(close::BAD_FRAMES, "too many bad frames"));
+        }
+        Ok(())
+    }
+
+    async fn reply_hub_error(
+        &mut self,
+        request_id: Option<RequestId>,
+        kind: &str,
+        error: &HubError,
+    ) -> Result<(), End> {
+        self.state.hub.metrics().error(error.code());
+        let frame = frames::error(request_id, Some(kind), error);
+        self.feed(frame).await?;
+        self.flush().await
+    }
+
+    async fn reply_error(
+        &mut self,
+        request_id: Option<RequestId>,
+        request_type: Option<String>,
+        code: ErrorCode,
+        message: String,
+    ) -> Result<(), End> {
+        self.state.hub.metrics().error(code);
+        let frame = frames::peer_error(request_id, request_type, code, message);
+        self.feed(frame).await?;
+        self.flush().await
+    }
+
+    /// Writes the session's log after `after_seq` straight to the socket, then `resumed`.
+    async fn replay(
+        &mut self,
+        session_id: SessionId,
+        after_seq: u64,
+        request_id: Option<RequestId>,
+    ) -> Result<(), End> {
+        let hub = self.state.hub.clone();
+        let first = match hub.history(session_id, after_seq).await {
+            Ok(history) => history,
+            Err(error) => return self.reply_hub_error(request_id, "resume", &error).await,
+        };
+        let (oldest_seq, last_seq) = (first.oldest_seq, first.last_seq);
+        let recovered = after_seq <= last_seq && after_seq.saturating_add(1) >= oldest_seq;
+        if recovered {
+            let mut page = first;
+            let mut cursor = after_seq;
+            while cursor < last_seq && !page.messages.is_empty() {
+                for stored in page.messages.iter().take_while(|m| m.seq <= last_seq) {
+                    self.feed(frames::message(session_id, stored, None)).await?;
+                    cursor = stored.seq;
+                }
+                if cursor >= last_seq {
+                    break;
+                }
+                page = match hub.history(session_id, cursor).await {
+                    Ok(history) => history,
+                    Err(error) => return self.reply_hub_error(request_id, "resume", &error).await,
+                };
+            }
+            let delivered = self.delivered.entry(session_id).or_insert(0);
+            *delivered = (*delivered).max(last_seq);
+        }
+        let resumed = ServerMessage::Resumed {
+            request_id,
+            session_id,
+            after_seq,
+            recovered,
+            last_seq,
+            oldest_seq,
+        };
+        self.feed(frames::encode(&resumed)).await?;
+        self.flush().await
+    }
+}
+
+/// Checks the parts of a message serde's types cannot express.
+fn validate(message: &ClientMessage) -> Result<(), HubError> {
+    if let ClientMessage::Send { body, .. } = message {
+        body.validate()
+            .map_err(|error| HubError::peer(ErrorCode::InvalidMessage, error.to_string()))?;
+    }
+    Ok(())
+}
+
+/// Best effort at the `request_id` and `type` of a frame that failed to parse, for the reply.
+fn describe(text: &str) -> (Option<RequestId>, Option<String>) {
+    let Ok(serde_json::Value::Object(object)) = serde_json::from_str(text) else {
+        return (None, None);
+    };
+    let request_id = object
+        .get("request_id")
+        .and_then(|v| v.as_str())
+        .and_then(|v| RequestId::new(v).ok());
+    let known = |kind: &&str| {
+        [
+            "open",
+            "send",
+            "resume",
+            "presence",
+            "leave",
+            "answer_invite",
+        ]
+        .contains(kind)
+    };
+    let kind = object.get("type").and_then(|v| v.as_str()).filter(known);
+    (request_id, kind.map(str::to_string))
+}
+
+/// A read error: an oversized frame closes with 1009, anything else means the peer is gone.
+fn read_error(error: axum::Error) -> End {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    use tokio_tungstenite::tungstenite::error::CapacityError;
+    let inner = error.into_inner();
+    match inner.downcast_ref::<WsError>() {
+        Some(WsError::Capacity(CapacityError::MessageTooLong { .. })) => {
+            End::Close(close::TOO_BIG, "message too big")
+        }
+        Some(WsError::Capacity(_)) => End::Close(close::TOO_BIG, "message too big"),
+        _ => End::Gone,
+    }
+}
+
+fn until_epoch(expires_at: u64) -> Instant {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    Instant::now() + Duration::from_secs(expires_at.saturating_sub(now))
+}

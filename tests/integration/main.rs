@@ -1,0 +1,10 @@
+//! One integration binary: real sockets, a real hub on 127.0.0.1:0, fake clients.
+
+mod support;
+
+mod access;
+mod admin;
+mod chat;
+mod frames;
+mod lifecycle;
+mod schemas;
