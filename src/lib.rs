@@ -81,6 +81,8 @@ pub async fn run(
     let settings = HubSettings {
         outbox_capacity: config.server.outbox_capacity,
         replay_batch: 512,
+        eligibility: config.logistics.eligibility.clone(),
+        controls: config.controls.clone(),
     };
     let hub = Hub::new(
         parts.store,

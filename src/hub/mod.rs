@@ -5,6 +5,8 @@
 //! Sockets are the transport's business: the hub only sees decoded client messages and pushes
 //! encoded frames into outboxes.
 
+mod controls;
+mod eligibility;
 pub mod frames;
 pub mod metrics;
 mod open;
@@ -91,6 +93,8 @@ pub struct HubSettings {
     pub outbox_capacity: usize,
     /// Messages read from the store per step of a resume.
     pub replay_batch: usize,
+    pub eligibility: crate::domain::eligibility::EligibilityRules,
+    pub controls: crate::domain::controls::ControlRules,
 }
 
 #[derive(Clone)]
@@ -102,6 +106,7 @@ struct HubInner {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     settings: HubSettings,
+    classifier: crate::domain::intent::Classifier,
     registry: Registry,
     metrics: Metrics,
     /// Running session actors. Held only for map operations.
@@ -137,6 +142,7 @@ impl Hub {
             store,
             clock,
             settings,
+            classifier: crate::domain::intent::Classifier::builtin(),
             registry: Registry::default(),
             metrics: Metrics::default(),
             sessions: Mutex::default(),
@@ -204,7 +210,7 @@ impl Hub {
                 client_msg_id,
                 body,
                 marketing,
-                intent: _,
+                intent,
             } => {
                 let send = SendCommand {
                     connection: Arc::clone(connection),
@@ -212,6 +218,7 @@ impl Hub {
                     client_msg_id,
                     body,
                     marketing,
+                    intent,
                 };
                 session::dispatch(self, session_id, Command::Send(send)).await?;
                 Ok(Reply::None)
@@ -306,6 +313,9 @@ impl Hub {
         }
         let record = self.inner.store.session(session_id).await?;
         let record = record.ok_or(HubError::NotMember)?;
+        let controls = self.inner.store.controls(session_id).await?;
+        let controls = controls
+            .unwrap_or_else(|| crate::store::SessionControls::new(record.shop.clone(), record.id));
         let mut sessions = self
             .inner
             .sessions
@@ -313,7 +323,7 @@ impl Hub {
             .unwrap_or_else(PoisonError::into_inner);
         let sender = sessions
             .entry(session_id)
-            .or_insert_with(|| session::spawn(self.clone(), record));
+            .or_insert_with(|| session::spawn(self.clone(), record, controls));
         Ok(sender.clone())
     }
 

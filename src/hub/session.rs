@@ -10,13 +10,17 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::domain::intent::Intent;
+use crate::hub::controls::Checked;
 use crate::hub::registry::{ConnectionHandle, Outbound};
 use crate::hub::{Hub, HubError, frames};
 use crate::protocol::client::ClientBody;
 use crate::protocol::ids::{ClientMsgId, MessageId, RequestId, SessionId};
 use crate::protocol::server::{Body, SenderRole, ServerMessage, SessionStatus};
 use crate::protocol::{ErrorCode, Member};
-use crate::store::{Appended, MemberRecord, NewMessage, SessionRecord, StoredMessage};
+use crate::store::{
+    Appended, MemberRecord, NewMessage, SessionControls, SessionRecord, StoredMessage,
+};
 
 /// Commands queued per session before senders wait.
 const COMMAND_CAPACITY: usize = 256;
@@ -29,6 +33,8 @@ pub struct SendCommand {
     pub client_msg_id: ClientMsgId,
     pub body: ClientBody,
     pub marketing: bool,
+    /// An intent the buyer picked from a menu.
+    pub intent: Option<Intent>,
 }
 
 pub enum Command {
@@ -52,17 +58,22 @@ pub enum Command {
 
 pub type SessionSender = mpsc::Sender<Command>;
 
-pub fn spawn(hub: Hub, record: SessionRecord) -> SessionSender {
+pub fn spawn(hub: Hub, record: SessionRecord, controls: SessionControls) -> SessionSender {
     let (sender, receiver) = mpsc::channel(COMMAND_CAPACITY);
-    let actor = SessionActor { hub, record };
+    let actor = SessionActor {
+        hub,
+        record,
+        controls,
+    };
     let tracker = actor.hub.inner.tasks.clone();
     tracker.spawn(actor.run(receiver, sender.clone()));
     sender
 }
 
-struct SessionActor {
-    hub: Hub,
-    record: SessionRecord,
+pub(super) struct SessionActor {
+    pub(super) hub: Hub,
+    pub(super) record: SessionRecord,
+    pub(super) controls: SessionControls,
 }
 
 impl SessionActor {
@@ -126,13 +137,16 @@ impl SessionActor {
         }
         let sender = sender.view();
         let body = self.check_body(&command.body).await?;
-        let now = self.hub.now();
+        let checked = match self.check_controls(&sender, &body, command.marketing).await {
+            Ok(checked) => checked,
+            Err(refusal) => return self.refuse_unless_repeat(&command, refusal).await,
+        };
         let message = NewMessage {
             msg_id: MessageId::new(),
             client_msg_id: Some(command.client_msg_id.clone()),
-            sender: sender.clone(),
+            sender,
             body,
-            sent_at: now,
+            sent_at: self.hub.now(),
         };
         let appended = self.hub.store().append(self.record.id, message).await?;
         let (stored, is_new) = match appended {
@@ -144,8 +158,25 @@ impl SessionActor {
         if is_new {
             self.hub.inner.metrics.message();
             self.deliver(&stored, Some(command.connection.id));
-            self.after_stored(&stored).await;
+            self.after_stored(&stored, checked, command.intent).await;
         }
+        Ok(())
+    }
+
+    /// A refused message may be the retry of one stored before the controls tightened: that
+    /// gets its original ack, not the refusal.
+    async fn refuse_unless_repeat(
+        &self,
+        command: &SendCommand,
+        refusal: HubError,
+    ) -> Result<(), HubError> {
+        let store = self.hub.store();
+        let original = store.message_by_client_id(self.record.id, &command.client_msg_id);
+        let Some(original) = original.await? else {
+            return Err(refusal);
+        };
+        let ack = frames::ack(self.record.id, command.request_id.clone(), &original);
+        command.connection.push(Outbound::Frame(ack));
         Ok(())
     }
 
@@ -172,31 +203,54 @@ impl SessionActor {
         }
     }
 
-    /// Bookkeeping once a message is stored: a buyer's order card is an order mention.
-    async fn after_stored(&mut self, stored: &StoredMessage) {
-        use crate::domain::eligibility::{MentionSource, OrderMention};
-        let Body::OrderCard { order_id } = &stored.body else {
-            return;
-        };
+    /// Bookkeeping once a message is stored: the controls' state, a buyer's order card as an
+    /// order mention, and an eligibility decision on a buyer's text in a two-party session.
+    /// The message is already acknowledged, so failures here are logged, not returned.
+    async fn after_stored(
+        &mut self,
+        stored: &StoredMessage,
+        checked: Checked,
+        intent: Option<Intent>,
+    ) {
+        if let Err(error) = self.after_stored_controls(stored, checked).await {
+            tracing::warn!(session = %self.record.id, %error, "controls state not saved");
+        }
         if stored.sender.role != SenderRole::Buyer {
             return;
         }
+        let result = match &stored.body {
+            Body::OrderCard { order_id } => self.mention_card(order_id, stored.sent_at).await,
+            Body::Text { text } if !self.record.has_role(SenderRole::Courier) => {
+                self.on_buyer_text(text, intent, stored.sent_at).await
+            }
+            _ => Ok(()),
+        };
+        if let Err(error) = result {
+            tracing::warn!(session = %self.record.id, %error, "after-store step failed");
+        }
+    }
+
+    async fn mention_card(
+        &mut self,
+        order_id: &crate::protocol::ids::OrderId,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), HubError> {
+        use crate::domain::eligibility::{MentionSource, OrderMention};
         self.record.mentions.push(OrderMention {
             order_id: order_id.clone(),
-            at: stored.sent_at,
+            at,
             source: MentionSource::OrderCard,
         });
-        if let Err(error) = self.save().await {
-            tracing::warn!(session = %self.record.id, %error, "order mention not saved");
-        }
+        self.save().await
     }
 
     /// Pushes a stored message to every member's connections, except the sending connection,
     /// which got an ack instead.
     fn deliver(&self, stored: &StoredMessage, skip_connection: Option<u64>) {
         let plain = frames::message(self.record.id, stored, None);
+        let prompt = crate::domain::controls::prompt::prompt_for(&self.exemptions());
         let prompted = (stored.sender.role == SenderRole::Buyer)
-            .then(|| frames::message(self.record.id, stored, Some(true)));
+            .then(|| frames::message(self.record.id, stored, Some(prompt)));
         let registry = &self.hub.inner.registry;
         for member in &self.record.members {
             let frame = match (&prompted, member.role) {
@@ -228,6 +282,7 @@ impl SessionActor {
             self.record.status = SessionStatus::Open;
         }
         self.save().await?;
+        self.after_membership_change().await?;
         self.broadcast_except(&view, frames::member_joined(self.record.id, &view));
         self.hub.announce_session(&self.record, &view.user).await;
         Ok(())
@@ -246,12 +301,30 @@ impl SessionActor {
             _ => {}
         }
         self.save().await?;
+        self.after_membership_change().await?;
+        if self.record.status == SessionStatus::Closed {
+            self.settle_on_close().await?;
+        }
         let frame = frames::member_left(self.record.id, &member);
         self.broadcast_except(&member, frame.clone());
         self.hub
             .inner
             .registry
             .push_to_user(&member.user, &Outbound::Frame(frame), None);
+        Ok(())
+    }
+
+    /// A closed session's pending buyer messages are settled unanswered, and its buyer waits
+    /// on nobody any more.
+    async fn settle_on_close(&mut self) -> Result<(), HubError> {
+        let (shop, session) = (self.record.shop.clone(), self.record.id);
+        let ledger =
+            std::mem::replace(&mut self.controls, SessionControls::new(shop, session)).ledger;
+        let store = self.hub.store().clone();
+        store.add_responses(&ledger.close()).await?;
+        store.put_controls(session, &self.controls).await?;
+        let changed = store.set_waiting(session, None).await?;
+        self.hub.push_waiting_counts(&changed).await;
         Ok(())
     }
 

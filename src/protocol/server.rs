@@ -141,6 +141,8 @@ pub enum ServerMessage {
         last_seq: u64,
         oldest_seq: u64,
     },
+    /// Shop agents: how many buyers now wait for your reply.
+    Waiting { buyers_waiting: u32 },
     /// Something the hub tells a member in plain words, with a machine code.
     Notice {
         session_id: SessionId,

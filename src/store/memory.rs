@@ -9,10 +9,18 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use async_trait::async_trait;
 
+use chrono::{DateTime, Utc};
+
 use super::{
-    AgentRecord, Appended, History, NewMessage, OrderWrite, SessionRecord, Store, StoreError,
-    StoredMessage,
+    AgentRecord, Appended, History, NewMessage, OrderWrite, ServiceRecords, SessionControls,
+    SessionRecord, Store, StoreError, StoredMessage,
 };
+use crate::domain::controls::Exemptions;
+use crate::domain::controls::assessment::{LogisticsRecord, ResponseRecord};
+use crate::domain::controls::marketing::MarketingTally;
+use crate::domain::controls::prompt::WaitingBoard;
+use crate::domain::controls::recent::RecentContacts;
+use crate::domain::eligibility::Decision;
 use crate::domain::order::Order;
 use crate::domain::shop::ShopLogistics;
 use crate::protocol::client::PresenceStatus;
@@ -39,6 +47,13 @@ struct State {
     open_by_member: HashMap<UserId, HashSet<SessionId>>,
     open_by_pair: HashMap<(UserId, ShopId), SessionId>,
     presence: HashMap<ShopId, HashMap<UserId, PresenceStatus>>,
+    decisions: HashMap<SessionId, Decision>,
+    controls: HashMap<SessionId, SessionControls>,
+    responses: HashMap<ShopId, Vec<ResponseRecord>>,
+    logistics: HashMap<ShopId, Vec<LogisticsRecord>>,
+    contacts: HashMap<(ShopId, UserId), RecentContacts>,
+    marketing: HashMap<(ShopId, UserId), MarketingTally>,
+    waiting: WaitingBoard,
 }
 
 #[derive(Default)]
@@ -252,6 +267,16 @@ impl Store for MemoryStore {
         Ok(log.append(message, self.inner.retained))
     }
 
+    async fn message_by_client_id(
+        &self,
+        session: SessionId,
+        client_msg_id: &ClientMsgId,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        let log = self.log(session);
+        let log = lock(&log);
+        Ok(log.find_duplicate(Some(client_msg_id)))
+    }
+
     async fn messages_after(
         &self,
         session: SessionId,
@@ -291,5 +316,135 @@ impl Store for MemoryStore {
             .collect();
         records.sort_by(|a, b| a.agent.cmp(&b.agent));
         Ok(records)
+    }
+
+    async fn put_decision(
+        &self,
+        session: SessionId,
+        decision: &Decision,
+    ) -> Result<(), StoreError> {
+        lock(&self.inner.state)
+            .decisions
+            .insert(session, decision.clone());
+        Ok(())
+    }
+
+    async fn decision(&self, session: SessionId) -> Result<Option<Decision>, StoreError> {
+        Ok(lock(&self.inner.state).decisions.get(&session).cloned())
+    }
+
+    async fn put_controls(
+        &self,
+        session: SessionId,
+        controls: &SessionControls,
+    ) -> Result<(), StoreError> {
+        lock(&self.inner.state)
+            .controls
+            .insert(session, controls.clone());
+        Ok(())
+    }
+
+    async fn controls(&self, session: SessionId) -> Result<Option<SessionControls>, StoreError> {
+        Ok(lock(&self.inner.state).controls.get(&session).cloned())
+    }
+
+    async fn add_responses(&self, records: &[ResponseRecord]) -> Result<(), StoreError> {
+        let mut state = lock(&self.inner.state);
+        for record in records {
+            let list = state.responses.entry(record.shop.clone()).or_default();
+            list.push(record.clone());
+        }
+        Ok(())
+    }
+
+    async fn add_logistics_session(&self, record: &LogisticsRecord) -> Result<(), StoreError> {
+        let mut state = lock(&self.inner.state);
+        let list = state.logistics.entry(record.shop.clone()).or_default();
+        list.push(record.clone());
+        Ok(())
+    }
+
+    async fn service_records(&self, shop: &ShopId) -> Result<ServiceRecords, StoreError> {
+        let state = lock(&self.inner.state);
+        let mut responses = state.responses.get(shop).cloned().unwrap_or_default();
+        let open_sessions = state.open_by_pair.iter().filter(|((_, s), _)| s == shop);
+        for (_, session) in open_sessions {
+            if let Some(controls) = state.controls.get(session) {
+                responses.extend(controls.ledger.pending_records());
+            }
+        }
+        let logistics = state.logistics.get(shop).cloned().unwrap_or_default();
+        Ok(ServiceRecords {
+            responses,
+            logistics,
+        })
+    }
+
+    async fn record_contact(
+        &self,
+        shop: &ShopId,
+        buyer: &UserId,
+        agent: &UserId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut state = lock(&self.inner.state);
+        let key = (shop.clone(), buyer.clone());
+        state
+            .contacts
+            .entry(key)
+            .or_default()
+            .record(agent.clone(), at);
+        Ok(())
+    }
+
+    async fn recent_contacts(
+        &self,
+        shop: &ShopId,
+        buyer: &UserId,
+    ) -> Result<RecentContacts, StoreError> {
+        let state = lock(&self.inner.state);
+        let key = (shop.clone(), buyer.clone());
+        Ok(state.contacts.get(&key).cloned().unwrap_or_default())
+    }
+
+    async fn marketing_tally(
+        &self,
+        shop: &ShopId,
+        buyer: &UserId,
+    ) -> Result<MarketingTally, StoreError> {
+        let state = lock(&self.inner.state);
+        let key = (shop.clone(), buyer.clone());
+        Ok(state.marketing.get(&key).cloned().unwrap_or_default())
+    }
+
+    async fn put_marketing_tally(
+        &self,
+        shop: &ShopId,
+        buyer: &UserId,
+        tally: &MarketingTally,
+    ) -> Result<(), StoreError> {
+        let mut state = lock(&self.inner.state);
+        state
+            .marketing
+            .insert((shop.clone(), buyer.clone()), tally.clone());
+        Ok(())
+    }
+
+    async fn set_waiting(
+        &self,
+        session: SessionId,
+        agent: Option<&UserId>,
+    ) -> Result<Vec<UserId>, StoreError> {
+        let mut state = lock(&self.inner.state);
+        Ok(match agent {
+            Some(agent) => state
+                .waiting
+                .on_buyer_message(session, agent, &Exemptions::NONE),
+            None => state.waiting.on_shop_reply(session),
+        })
+    }
+
+    async fn waiting_count(&self, agent: &UserId) -> Result<u32, StoreError> {
+        Ok(lock(&self.inner.state).waiting.waiting_count(agent) as u32)
     }
 }

@@ -10,7 +10,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::eligibility::OrderMention;
+use crate::domain::controls::assessment::{LogisticsRecord, ResponseLedger, ResponseRecord};
+use crate::domain::controls::consecutive::ConsecutiveCounter;
+use crate::domain::controls::marketing::MarketingTally;
+use crate::domain::controls::recent::RecentContacts;
+use crate::domain::eligibility::{Decision, OrderMention};
 use crate::domain::order::{Carrier, Order};
 use crate::domain::shop::ShopLogistics;
 use crate::protocol::client::PresenceStatus;
@@ -143,6 +147,31 @@ pub struct AgentRecord {
     pub open_sessions: u32,
 }
 
+/// A session's shop-side control state: its response clocks and the shop side's run of
+/// messages without a buyer reply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionControls {
+    pub ledger: ResponseLedger,
+    pub consecutive: ConsecutiveCounter,
+}
+
+impl SessionControls {
+    pub fn new(shop: ShopId, session: SessionId) -> Self {
+        SessionControls {
+            ledger: ResponseLedger::new(shop, session),
+            consecutive: ConsecutiveCounter::new(),
+        }
+    }
+}
+
+/// What a service report is built from: settled records, plus the still-pending buyer
+/// messages of open sessions, and the sessions a courier joined.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServiceRecords {
+    pub responses: Vec<ResponseRecord>,
+    pub logistics: Vec<LogisticsRecord>,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     async fn put_order(&self, order: &Order) -> Result<OrderWrite, StoreError>;
@@ -173,6 +202,12 @@ pub trait Store: Send + Sync + 'static {
     /// this session before; both in one atomic step.
     async fn append(&self, session: SessionId, message: NewMessage)
     -> Result<Appended, StoreError>;
+    /// The stored message with this `client_msg_id`, if the session still retains it.
+    async fn message_by_client_id(
+        &self,
+        session: SessionId,
+        client_msg_id: &ClientMsgId,
+    ) -> Result<Option<StoredMessage>, StoreError>;
     async fn messages_after(
         &self,
         session: SessionId,
@@ -188,4 +223,56 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Every agent of the shop that ever set a presence, with its open-session count.
     async fn agents(&self, shop: &ShopId) -> Result<Vec<AgentRecord>, StoreError>;
+
+    // ---- eligibility ----
+    /// Keeps the latest eligibility decision taken in a session.
+    async fn put_decision(&self, session: SessionId, decision: &Decision)
+    -> Result<(), StoreError>;
+    async fn decision(&self, session: SessionId) -> Result<Option<Decision>, StoreError>;
+
+    // ---- shop-side controls ----
+    async fn put_controls(
+        &self,
+        session: SessionId,
+        controls: &SessionControls,
+    ) -> Result<(), StoreError>;
+    async fn controls(&self, session: SessionId) -> Result<Option<SessionControls>, StoreError>;
+    /// Adds settled response records (each buyer message exactly once).
+    async fn add_responses(&self, records: &[ResponseRecord]) -> Result<(), StoreError>;
+    /// Marks a session as a logistics session (a courier joined it).
+    async fn add_logistics_session(&self, record: &LogisticsRecord) -> Result<(), StoreError>;
+    /// The shop's settled records plus the pending ones of its open sessions.
+    async fn service_records(&self, shop: &ShopId) -> Result<ServiceRecords, StoreError>;
+    async fn record_contact(
+        &self,
+        shop: &ShopId,
+        buyer: &UserId,
+        agent: &UserId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    async fn recent_contacts(
+        &self,
+        shop: &ShopId,
+        buyer: &UserId,
+    ) -> Result<RecentContacts, StoreError>;
+    async fn marketing_tally(
+        &self,
+        shop: &ShopId,
+        buyer: &UserId,
+    ) -> Result<MarketingTally, StoreError>;
+    async fn put_marketing_tally(
+        &self,
+        shop: &ShopId,
+        buyer: &UserId,
+        tally: &MarketingTally,
+    ) -> Result<(), StoreError>;
+    /// The buyer of `session` now waits on `agent` (`Some`), or waits on nobody (`None`).
+    /// Returns the agents whose count of waiting buyers changed.
+    async fn set_waiting(
+        &self,
+        session: SessionId,
+        agent: Option<&UserId>,
+    ) -> Result<Vec<UserId>, StoreError>;
+    /// How many buyers wait for a reply from `agent`.
+    async fn waiting_count(&self, agent: &UserId) -> Result<u32, StoreError>;
 }

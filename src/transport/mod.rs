@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod auth;
 pub mod limits;
+pub mod shops;
 pub mod ws;
 
 use std::sync::Arc;
@@ -39,6 +40,18 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/orders/{order_id}",
             put(admin::put_order).get(admin::get_order),
+        )
+        .route(
+            "/v1/shops/{shop_id}/logistics",
+            put(shops::put_logistics).get(shops::get_logistics),
+        )
+        .route(
+            "/v1/shops/{shop_id}/service-report",
+            get(shops::service_report_route),
+        )
+        .route(
+            "/v1/sessions/{session_id}/eligibility",
+            get(shops::get_eligibility),
         )
         .with_state(state)
 }

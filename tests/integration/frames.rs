@@ -132,6 +132,7 @@ async fn a_slow_reader_is_closed_with_4001_and_resumes_without_a_gap() {
     let server = TestServer::with_config(|c| {
         c.server.outbox_capacity = 8;
         c.server.max_message_bytes = 1 << 20;
+        c.controls.consecutive_limit = 100_000;
     })
     .await;
     let mut agent = server.agent("a1", "s1").await;

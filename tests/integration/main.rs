@@ -5,6 +5,8 @@ mod support;
 mod access;
 mod admin;
 mod chat;
+mod controls;
+mod eligibility;
 mod frames;
 mod lifecycle;
 mod schemas;

@@ -93,6 +93,16 @@ impl TestClient {
         value
     }
 
+    /// Skips frames until one of `first` or `second` arrives.
+    pub async fn recv_until_either(&mut self, first: &str, second: &str) -> Value {
+        loop {
+            let value = self.recv().await;
+            if value["type"] == first || value["type"] == second {
+                return value;
+            }
+        }
+    }
+
     /// Skips frames until one of `kind` arrives.
     pub async fn recv_until(&mut self, kind: &str) -> Value {
         loop {
@@ -154,7 +164,7 @@ impl TestClient {
             "body": {"kind": "text", "text": text}
         }))
         .await;
-        self.recv_type("ack").await
+        self.recv_until("ack").await
     }
 
     pub async fn close(mut self) {
