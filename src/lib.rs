@@ -56,9 +56,14 @@ pub struct Parts {
 
 impl Parts {
     /// The store the config asks for, and the system clock.
-    pub fn from_config(config: &Config) -> Result<Parts, RunError> {
+    ///
+    /// Async because the Redis store tries its first connection here. An unreachable Redis does
+    /// not stop the hub (the store answers `unavailable` until Redis is back); only a URL the
+    /// client cannot parse does.
+    pub async fn from_config(config: &Config) -> Result<Parts, RunError> {
+        let retained = config.history.retained_messages;
         let store: Arc<dyn Store> = match &config.store {
-            StoreConfig::Memory => Arc::new(MemoryStore::new(config.history.retained_messages)),
+            StoreConfig::Memory => Arc::new(MemoryStore::new(retained)),
             StoreConfig::Redis { .. } => return Err(RunError::UnsupportedStore("redis")),
         };
         Ok(Parts {
@@ -83,6 +88,7 @@ pub async fn run(
         replay_batch: 512,
         eligibility: config.logistics.eligibility.clone(),
         controls: config.controls.clone(),
+        splice: config.splice.clone(),
     };
     let hub = Hub::new(
         parts.store,

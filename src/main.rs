@@ -146,7 +146,7 @@ fn serve(config: Config) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("binding {}", config.server.bind))?;
         tracing::info!(address = %listener.local_addr()?, "serving");
-        let parts = Parts::from_config(&config)?;
+        let parts = Parts::from_config(&config).await?;
         run(listener, config, parts, shutdown_signal()).await?;
         tracing::info!("stopped");
         Ok(())

@@ -47,6 +47,7 @@ pub struct Config {
     pub store: StoreConfig,
     pub logistics: LogisticsConfig,
     pub controls: ControlRules,
+    pub splice: crate::domain::splice::SpliceRules,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -107,6 +108,7 @@ struct RawConfig {
     store: RawStore,
     logistics: rules::RawLogistics,
     controls: rules::RawControls,
+    splice: rules::RawSplice,
 }
 
 #[derive(Debug, Deserialize)]
@@ -296,6 +298,7 @@ impl RawConfig {
             store: self.store.validate()?,
             logistics: self.logistics.validate()?,
             controls: self.controls.validate()?,
+            splice: self.splice.validate()?,
         })
     }
 }

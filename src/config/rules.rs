@@ -14,6 +14,7 @@ use crate::domain::controls::marketing::{
 };
 use crate::domain::eligibility::EligibilityRules;
 use crate::domain::order::Carrier;
+use crate::domain::splice::{InvitePolicy, SpliceRules};
 
 /// The validated `[logistics]` section.
 #[derive(Debug, Clone, PartialEq)]
@@ -142,6 +143,68 @@ impl RawControls {
                 )? as u32,
                 time_zone: time_zone("controls.time_zone", &self.time_zone)?,
             },
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawSplice {
+    invite_ttl: String,
+    invite_cooldown: String,
+    max_courier_sessions: u64,
+    queue_timeout: String,
+    courier_idle_timeout: String,
+    courier_return_timeout: String,
+    context_messages: u64,
+}
+
+impl Default for RawSplice {
+    fn default() -> Self {
+        RawSplice {
+            invite_ttl: "10m".into(),
+            invite_cooldown: "30m".into(),
+            max_courier_sessions: 3,
+            queue_timeout: "2m".into(),
+            courier_idle_timeout: "15m".into(),
+            courier_return_timeout: "60s".into(),
+            context_messages: 20,
+        }
+    }
+}
+
+fn positive_delta(key: &str, value: &str) -> Result<TimeDelta, ConfigError> {
+    let delta = time_delta(key, value)?;
+    if delta <= TimeDelta::zero() {
+        return Err(invalid(key, "must be above zero"));
+    }
+    Ok(delta)
+}
+
+impl RawSplice {
+    pub(super) fn validate(self) -> Result<SpliceRules, ConfigError> {
+        Ok(SpliceRules {
+            invite: InvitePolicy {
+                ttl: positive_delta("splice.invite_ttl", &self.invite_ttl)?,
+                cooldown: time_delta("splice.invite_cooldown", &self.invite_cooldown)?,
+            },
+            max_courier_sessions: in_range(
+                "splice.max_courier_sessions",
+                self.max_courier_sessions,
+                1,
+                1000,
+            )? as u32,
+            queue_timeout: positive_delta("splice.queue_timeout", &self.queue_timeout)?,
+            courier_idle_timeout: positive_delta(
+                "splice.courier_idle_timeout",
+                &self.courier_idle_timeout,
+            )?,
+            courier_return_timeout: positive_delta(
+                "splice.courier_return_timeout",
+                &self.courier_return_timeout,
+            )?,
+            context_messages: in_range("splice.context_messages", self.context_messages, 0, 200)?
+                as usize,
         })
     }
 }

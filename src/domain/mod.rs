@@ -9,3 +9,4 @@ pub mod intent;
 pub mod order;
 pub mod routing;
 pub mod shop;
+pub mod splice;

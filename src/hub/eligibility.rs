@@ -54,13 +54,4 @@ impl SessionActor {
         store.put_decision(self.record.id, &decision).await?;
         Ok(decision)
     }
-
-    /// Issue 5 turns this into an invite.
-    async fn on_eligible(
-        &mut self,
-        _decision: &Decision,
-        _now: DateTime<Utc>,
-    ) -> Result<(), HubError> {
-        Ok(())
-    }
 }

@@ -38,6 +38,25 @@ pub fn message(session_id: SessionId, stored: &StoredMessage, prompt: Option<boo
     })
 }
 
+/// A message frame showing `sender` as given (shop agents see a courier as the shop's
+/// logistics sub-account).
+pub fn message_as(
+    session_id: SessionId,
+    stored: &StoredMessage,
+    sender: &Member,
+    prompt: Option<bool>,
+) -> Frame {
+    encode(&ServerMessage::Message {
+        session_id,
+        seq: stored.seq,
+        msg_id: stored.msg_id,
+        sender: sender.clone(),
+        body: stored.body.clone(),
+        sent_at: stored.sent_at,
+        prompt,
+    })
+}
+
 pub fn ack(session_id: SessionId, request_id: Option<RequestId>, stored: &StoredMessage) -> Frame {
     let client_msg_id = stored.client_msg_id.clone();
     let Some(client_msg_id) = client_msg_id else {

@@ -6,12 +6,14 @@
 //! encoded frames into outboxes.
 
 mod controls;
+mod desk;
 mod eligibility;
 pub mod frames;
 pub mod metrics;
 mod open;
 pub mod registry;
 pub mod session;
+mod splice;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -24,6 +26,7 @@ use crate::clock::Clock;
 use crate::domain::order::Carrier;
 use crate::protocol::client::ClientMessage;
 use crate::protocol::ids::{SessionId, ShopId, UserId};
+use crate::protocol::server::SenderRole;
 use crate::protocol::{ErrorCode, Role};
 use crate::store::{History, SessionRecord, Store, StoreError};
 use metrics::Metrics;
@@ -95,6 +98,7 @@ pub struct HubSettings {
     pub replay_batch: usize,
     pub eligibility: crate::domain::eligibility::EligibilityRules,
     pub controls: crate::domain::controls::ControlRules,
+    pub splice: crate::domain::splice::SpliceRules,
 }
 
 #[derive(Clone)]
@@ -116,6 +120,8 @@ struct HubInner {
     opening: Vec<tokio::sync::Mutex<()>>,
     shutdown: CancellationToken,
     tasks: TaskTracker,
+    /// One courier-queue drain at a time, so offers go out longest-waiting first.
+    draining: tokio::sync::Mutex<()>,
 }
 
 /// What the transport should do after a request the hub accepted.
@@ -149,6 +155,7 @@ impl Hub {
             opening: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
             shutdown,
             tasks,
+            draining: tokio::sync::Mutex::new(()),
         };
         Hub {
             inner: Arc::new(inner),
@@ -233,8 +240,31 @@ impl Hub {
             }
             ClientMessage::Presence { status, .. } => self.presence(connection, status).await,
             ClientMessage::Leave { session_id, .. } => self.leave(connection, session_id).await,
-            ClientMessage::AnswerInvite { .. } => {
-                Err(HubError::peer(ErrorCode::InviteNotFound, "no such invite"))
+            ClientMessage::AnswerInvite {
+                request_id,
+                invite_id,
+                accept,
+            } => {
+                self.answer_invite(connection, request_id, invite_id, accept)
+                    .await
+            }
+            ClientMessage::Evaluate {
+                request_id,
+                invite_id,
+                score,
+                comment,
+            } => {
+                self.evaluate(connection, request_id, invite_id, score, comment)
+                    .await
+            }
+            ClientMessage::RateShop {
+                request_id,
+                session_id,
+                score,
+                comment,
+            } => {
+                self.rate_shop(connection, request_id, session_id, score, comment)
+                    .await
             }
         }
     }
@@ -276,10 +306,10 @@ impl Hub {
 
     /// Sends the session frame, with the log's current end, to every connection of `user`.
     async fn announce_session(&self, record: &SessionRecord, user: &UserId) {
-        let frame = self.session_frame(record, None).await;
-        self.inner
-            .registry
-            .push_to_user(user, &Outbound::Frame(frame), None);
+        let viewer = record.member(user).map_or(SenderRole::Buyer, |m| m.role);
+        let frame = self.session_frame(record, None, viewer).await;
+        let registry = &self.inner.registry;
+        registry.push_to_user(user, &Outbound::Frame(frame), None);
     }
 
     /// The session frame for a member, with the log's current end.
@@ -287,20 +317,21 @@ impl Hub {
         &self,
         record: &SessionRecord,
         request_id: Option<crate::protocol::ids::RequestId>,
+        viewer: SenderRole,
     ) -> registry::Frame {
-        let last_seq = match self
+        let end = self
             .inner
             .store
             .messages_after(record.id, u64::MAX, 0)
-            .await
-        {
+            .await;
+        let last_seq = match end {
             Ok(history) => history.last_seq,
             Err(error) => {
                 tracing::warn!(session = %record.id, %error, "session frame without last_seq");
                 0
             }
         };
-        let message = session::server_message_for_join(record, request_id, last_seq);
+        let message = session::server_message_for_join(record, request_id, last_seq, viewer);
         frames::encode(&message)
     }
 

@@ -58,10 +58,13 @@ impl Hub {
                 session_id: record.id,
                 code: NoticeCode::NoAgentOnline,
                 text: "No agent of this shop is online; your messages will wait for one.".into(),
+                position: None,
             })));
         }
         // The session frame ends the reply to `open`.
-        let frame = self.session_frame(&record, request_id).await;
+        let frame = self
+            .session_frame(&record, request_id, SenderRole::Buyer)
+            .await;
         connection.push(Outbound::Frame(frame));
         Ok(Reply::None)
     }
@@ -99,6 +102,7 @@ impl Hub {
             carrier: None,
             joined_at: now,
             visible_from_seq: 1,
+            sub_account: None,
         };
         let record = SessionRecord {
             id: SessionId::new(),
@@ -143,6 +147,7 @@ impl Hub {
             carrier: None,
             joined_at: self.now(),
             visible_from_seq: 1,
+            sub_account: None,
         };
         let (done, answer) = oneshot::channel();
         session::dispatch(self, record.id, Command::Join { member, done }).await?;
@@ -175,10 +180,13 @@ impl Hub {
         status: PresenceStatus,
     ) -> Result<Reply, HubError> {
         let identity = &connection.identity;
+        if identity.role == Role::Courier {
+            return self.courier_presence(identity, status).await;
+        }
         let (Role::Agent, Some(shop)) = (identity.role, &identity.shop) else {
             return Err(HubError::peer(
                 ErrorCode::Forbidden,
-                "only shop agents set presence",
+                "only shop agents and couriers set presence",
             ));
         };
         if !matches!(
@@ -245,6 +253,9 @@ impl Hub {
 
     /// An agent with no connection left anywhere is offline for routing.
     pub(super) async fn went_offline(&self, identity: &Identity) {
+        if identity.role == Role::Courier {
+            return self.courier_went_offline(identity).await;
+        }
         let (Role::Agent, Some(shop)) = (identity.role, &identity.shop) else {
             return;
         };

@@ -9,13 +9,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 
 use crate::domain::intent::Intent;
 use crate::hub::controls::Checked;
 use crate::hub::registry::{ConnectionHandle, Outbound};
 use crate::hub::{Hub, HubError, frames};
 use crate::protocol::client::ClientBody;
-use crate::protocol::ids::{ClientMsgId, MessageId, RequestId, SessionId};
+use crate::protocol::ids::{ClientMsgId, InviteId, MessageId, RequestId, SessionId};
 use crate::protocol::server::{Body, SenderRole, ServerMessage, SessionStatus};
 use crate::protocol::{ErrorCode, Member};
 use crate::store::{
@@ -49,6 +50,31 @@ pub enum Command {
         member: Member,
         done: oneshot::Sender<Result<(), HubError>>,
     },
+    AnswerInvite {
+        connection: Arc<ConnectionHandle>,
+        request_id: Option<RequestId>,
+        invite_id: InviteId,
+        accept: bool,
+    },
+    Evaluate {
+        connection: Arc<ConnectionHandle>,
+        request_id: Option<RequestId>,
+        invite_id: InviteId,
+        evaluation: crate::domain::splice::Evaluation,
+    },
+    /// A courier freed up: take it if this queued invite still waits. Answers whether the
+    /// queue may move on (true) or no courier was free after all (false).
+    OfferCourier {
+        invite_id: InviteId,
+        done: oneshot::Sender<bool>,
+    },
+    QueueTimeout {
+        invite_id: InviteId,
+    },
+    /// A courier disconnected and its grace to return is over.
+    CourierLost {
+        courier: crate::protocol::ids::UserId,
+    },
     /// The buyer re-entered the session from an order's page.
     Mention {
         mention: crate::domain::eligibility::OrderMention,
@@ -64,6 +90,7 @@ pub fn spawn(hub: Hub, record: SessionRecord, controls: SessionControls) -> Sess
         hub,
         record,
         controls,
+        last_activity: Instant::now(),
     };
     let tracker = actor.hub.inner.tasks.clone();
     tracker.spawn(actor.run(receiver, sender.clone()));
@@ -74,15 +101,22 @@ pub(super) struct SessionActor {
     pub(super) hub: Hub,
     pub(super) record: SessionRecord,
     pub(super) controls: SessionControls,
+    /// The last message or join, for letting an idle courier go.
+    pub(super) last_activity: Instant,
 }
 
 impl SessionActor {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>, me: SessionSender) {
         let shutdown = self.hub.inner.shutdown.clone();
         loop {
+            let courier_idle = self.courier_idle_deadline();
             let command = tokio::select! {
                 command = commands.recv() => command,
-                () = tokio::time::sleep(IDLE_EXIT) => None,
+                () = tokio::time::sleep(IDLE_EXIT), if courier_idle.is_none() => None,
+                () = sleep_until(courier_idle) => {
+                    self.let_idle_courier_go().await;
+                    continue;
+                }
                 () = shutdown.cancelled() => None,
             };
             let Some(command) = command else { break };
@@ -93,6 +127,33 @@ impl SessionActor {
         commands.close();
         while let Ok(command) = commands.try_recv() {
             self.hub.requeue(self.record.id, command).await;
+        }
+    }
+
+    /// When a joined courier will have idled too long, if one is a member.
+    fn courier_idle_deadline(&self) -> Option<Instant> {
+        self.record.has_role(SenderRole::Courier).then(|| {
+            let idle = self.hub.inner.settings.splice.courier_idle_timeout;
+            self.last_activity + idle.to_std().unwrap_or(Duration::MAX / 4)
+        })
+    }
+
+    /// Notes activity, which keeps a joined courier in the session.
+    pub(super) fn touch(&mut self) {
+        self.last_activity = Instant::now();
+    }
+
+    async fn let_idle_courier_go(&mut self) {
+        let courier = self
+            .record
+            .members
+            .iter()
+            .find(|m| m.role == SenderRole::Courier);
+        let Some(courier) = courier.map(MemberRecord::view) else {
+            return;
+        };
+        if let Err(error) = self.leave(courier).await {
+            tracing::warn!(session = %self.record.id, %error, "idle courier not let go");
         }
     }
 
@@ -109,6 +170,41 @@ impl SessionActor {
                 self.record.mentions.push(mention);
                 let saved = self.save().await.map(|()| self.record.clone());
                 let _ = done.send(saved);
+            }
+            Command::AnswerInvite {
+                connection,
+                request_id,
+                invite_id,
+                accept,
+            } => {
+                let result = self.answer_invite(&connection, request_id.clone(), invite_id, accept);
+                reply_error(&connection, request_id, "answer_invite", result.await);
+            }
+            Command::Evaluate {
+                connection,
+                request_id,
+                invite_id,
+                evaluation,
+            } => {
+                let result = self.evaluate(&connection, request_id.clone(), invite_id, evaluation);
+                reply_error(&connection, request_id, "evaluate", result.await);
+            }
+            Command::OfferCourier { invite_id, done } => {
+                let offered = self.offer_courier(invite_id).await;
+                let _ = done.send(offered.unwrap_or_else(|error| {
+                    tracing::warn!(%invite_id, %error, "courier offer failed");
+                    true
+                }));
+            }
+            Command::QueueTimeout { invite_id } => {
+                if let Err(error) = self.queue_timed_out(invite_id).await {
+                    tracing::warn!(%invite_id, %error, "queue timeout not applied");
+                }
+            }
+            Command::CourierLost { courier } => {
+                if let Err(error) = self.courier_lost(&courier).await {
+                    tracing::warn!(%courier, %error, "lost courier not replaced");
+                }
             }
         }
     }
@@ -156,6 +252,7 @@ impl SessionActor {
         let ack = frames::ack(self.record.id, command.request_id, &stored);
         command.connection.push(Outbound::Frame(ack));
         if is_new {
+            self.touch();
             self.hub.inner.metrics.message();
             self.deliver(&stored, Some(command.connection.id));
             self.after_stored(&stored, checked, command.intent).await;
@@ -246,19 +343,22 @@ impl SessionActor {
 
     /// Pushes a stored message to every member's connections, except the sending connection,
     /// which got an ack instead.
-    fn deliver(&self, stored: &StoredMessage, skip_connection: Option<u64>) {
-        let plain = frames::message(self.record.id, stored, None);
-        let prompt = crate::domain::controls::prompt::prompt_for(&self.exemptions());
-        let prompted = (stored.sender.role == SenderRole::Buyer)
-            .then(|| frames::message(self.record.id, stored, Some(prompt)));
+    pub(super) fn deliver(&self, stored: &StoredMessage, skip_connection: Option<u64>) {
+        let session = self.record.id;
+        let plain = frames::message(session, stored, None);
+        let sender = self.record.member(&stored.sender.user);
+        let shop_sender = sender.map_or(stored.sender.clone(), |s| s.view_for(SenderRole::Agent));
+        let prompt = (stored.sender.role == SenderRole::Buyer)
+            .then(|| crate::domain::controls::prompt::prompt_for(&self.exemptions()));
+        let for_shop = frames::message_as(session, stored, &shop_sender, prompt);
         let registry = &self.hub.inner.registry;
         for member in &self.record.members {
-            let frame = match (&prompted, member.role) {
-                (Some(prompted), SenderRole::Agent) => prompted.clone(),
+            let frame = match member.role {
+                SenderRole::Agent => for_shop.clone(),
                 _ => plain.clone(),
             };
             let outbound = Outbound::Message {
-                session_id: self.record.id,
+                session_id: session,
                 seq: stored.seq,
                 frame,
             };
@@ -266,7 +366,7 @@ impl SessionActor {
         }
     }
 
-    async fn join(&mut self, member: MemberRecord) -> Result<(), HubError> {
+    pub(super) async fn join(&mut self, member: MemberRecord) -> Result<(), HubError> {
         if self.record.status == SessionStatus::Closed {
             return Err(HubError::peer(
                 ErrorCode::SessionClosed,
@@ -277,20 +377,31 @@ impl SessionActor {
             return Ok(());
         }
         let view = member.view();
+        let joined = member.clone();
         self.record.members.push(member);
         if view.role == SenderRole::Agent {
             self.record.status = SessionStatus::Open;
         }
         self.save().await?;
         self.after_membership_change().await?;
-        self.broadcast_except(&view, frames::member_joined(self.record.id, &view));
+        for other in self.record.members.iter().filter(|m| m.user != view.user) {
+            let seen = joined.view_for(other.role);
+            let frame = Outbound::Frame(frames::member_joined(self.record.id, &seen));
+            self.hub
+                .inner
+                .registry
+                .push_to_user(&other.user, &frame, None);
+        }
         self.hub.announce_session(&self.record, &view.user).await;
         Ok(())
     }
 
-    async fn leave(&mut self, member: Member) -> Result<(), HubError> {
-        if self.record.member(&member.user).is_none() {
+    pub(super) async fn leave(&mut self, member: Member) -> Result<(), HubError> {
+        let Some(record) = self.record.member(&member.user).cloned() else {
             return Err(HubError::NotMember);
+        };
+        if member.role == SenderRole::Buyer {
+            self.let_courier_go().await?;
         }
         self.record.members.retain(|m| m.user != member.user);
         match member.role {
@@ -305,13 +416,37 @@ impl SessionActor {
         if self.record.status == SessionStatus::Closed {
             self.settle_on_close().await?;
         }
-        let frame = frames::member_left(self.record.id, &member);
-        self.broadcast_except(&member, frame.clone());
+        for other in &self.record.members {
+            let seen = record.view_for(other.role);
+            let frame = Outbound::Frame(frames::member_left(self.record.id, &seen));
+            self.hub
+                .inner
+                .registry
+                .push_to_user(&other.user, &frame, None);
+        }
+        let frame = Outbound::Frame(frames::member_left(self.record.id, &member));
         self.hub
             .inner
             .registry
-            .push_to_user(&member.user, &Outbound::Frame(frame), None);
+            .push_to_user(&member.user, &frame, None);
+        if member.role == SenderRole::Courier {
+            self.courier_left(&member.user).await?;
+        }
         Ok(())
+    }
+
+    /// A session closing lets its courier go first, so the evaluation card still reaches the
+    /// buyer.
+    async fn let_courier_go(&mut self) -> Result<(), HubError> {
+        let courier = self
+            .record
+            .members
+            .iter()
+            .find(|m| m.role == SenderRole::Courier);
+        match courier.map(MemberRecord::view) {
+            Some(courier) => Box::pin(self.leave(courier)).await,
+            None => Ok(()),
+        }
     }
 
     /// A closed session's pending buyer messages are settled unanswered, and its buyer waits
@@ -326,16 +461,6 @@ impl SessionActor {
         let changed = store.set_waiting(session, None).await?;
         self.hub.push_waiting_counts(&changed).await;
         Ok(())
-    }
-
-    fn broadcast_except(&self, except: &Member, frame: crate::hub::registry::Frame) {
-        let outbound = Outbound::Frame(frame);
-        for member in self.record.members.iter().filter(|m| m.user != except.user) {
-            self.hub
-                .inner
-                .registry
-                .push_to_user(&member.user, &outbound, None);
-        }
     }
 
     async fn save(&self) -> Result<(), HubError> {
@@ -358,14 +483,39 @@ pub async fn dispatch(hub: &Hub, session_id: SessionId, command: Command) -> Res
     Ok(())
 }
 
+/// Sends the error of a command that has no other way to answer.
+fn reply_error(
+    connection: &ConnectionHandle,
+    request_id: Option<RequestId>,
+    kind: &str,
+    result: Result<(), HubError>,
+) {
+    if let Err(error) = result {
+        connection.push(Outbound::Frame(frames::error(
+            request_id,
+            Some(kind),
+            &error,
+        )));
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
 pub fn is_same(a: &SessionSender, b: &SessionSender) -> bool {
     a.same_channel(b)
 }
 
+/// The session frame as `viewer` sees the members.
 pub fn server_message_for_join(
     record: &SessionRecord,
     request_id: Option<RequestId>,
     last_seq: u64,
+    viewer: SenderRole,
 ) -> ServerMessage {
     ServerMessage::Session {
         request_id,
@@ -373,7 +523,7 @@ pub fn server_message_for_join(
         shop_id: record.shop.clone(),
         buyer: record.buyer.clone(),
         status: record.status,
-        members: record.members.iter().map(MemberRecord::view).collect(),
+        members: record.members.iter().map(|m| m.view_for(viewer)).collect(),
         entry_order_id: record.entry_order().cloned(),
         last_seq,
     }

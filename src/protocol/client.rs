@@ -63,7 +63,42 @@ pub enum ClientMessage {
         invite_id: InviteId,
         accept: bool,
     },
+    /// The buyer rates the courier's logistics service, once per invite.
+    Evaluate {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<RequestId>,
+        invite_id: InviteId,
+        /// 1 to 5.
+        #[schemars(range(min = 1, max = 5))]
+        score: u8,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(length(max = 500))]
+        comment: Option<String>,
+    },
+    /// The buyer rates the shop's own service in a session, once; kept apart from logistics.
+    RateShop {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<RequestId>,
+        session_id: SessionId,
+        #[schemars(range(min = 1, max = 5))]
+        score: u8,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(length(max = 500))]
+        comment: Option<String>,
+    },
 }
+
+/// Every `type` a client may send (a test keeps it in step with `ClientMessage::kind`).
+pub const KINDS: &[&str] = &[
+    "open",
+    "send",
+    "resume",
+    "presence",
+    "leave",
+    "answer_invite",
+    "evaluate",
+    "rate_shop",
+];
 
 impl ClientMessage {
     /// The `type` tag, for error replies and metrics.
@@ -75,6 +110,8 @@ impl ClientMessage {
             ClientMessage::Presence { .. } => "presence",
             ClientMessage::Leave { .. } => "leave",
             ClientMessage::AnswerInvite { .. } => "answer_invite",
+            ClientMessage::Evaluate { .. } => "evaluate",
+            ClientMessage::RateShop { .. } => "rate_shop",
         }
     }
 
@@ -85,7 +122,9 @@ impl ClientMessage {
             | ClientMessage::Resume { request_id, .. }
             | ClientMessage::Presence { request_id, .. }
             | ClientMessage::Leave { request_id, .. }
-            | ClientMessage::AnswerInvite { request_id, .. } => request_id.as_ref(),
+            | ClientMessage::AnswerInvite { request_id, .. }
+            | ClientMessage::Evaluate { request_id, .. }
+            | ClientMessage::RateShop { request_id, .. } => request_id.as_ref(),
         }
     }
 }
@@ -151,6 +190,8 @@ mod tests {
             json!({"type": "presence", "status": "online"}),
             json!({"type": "leave", "session_id": session}),
             json!({"type": "answer_invite", "invite_id": session, "accept": true}),
+            json!({"type": "evaluate", "invite_id": session, "score": 5, "comment": "快"}),
+            json!({"type": "rate_shop", "session_id": session, "score": 4}),
         ]
     }
 
@@ -160,6 +201,19 @@ mod tests {
             let parsed: Result<ClientMessage, _> = serde_json::from_value(value.clone());
             assert!(parsed.is_ok(), "{value}: {parsed:?}");
         }
+    }
+
+    #[test]
+    fn kinds_list_every_variant() {
+        let samples = one_of_each();
+        for value in &samples {
+            let parsed: ClientMessage = serde_json::from_value(value.clone()).expect("valid");
+            assert!(KINDS.contains(&parsed.kind()), "{}", parsed.kind());
+            assert_eq!(value["type"], parsed.kind());
+        }
+        let mut seen: Vec<&str> = samples.iter().filter_map(|v| v["type"].as_str()).collect();
+        seen.dedup();
+        assert_eq!(seen, KINDS, "one sample per kind, in order");
     }
 
     #[test]

@@ -28,6 +28,10 @@ pub enum ErrorCode {
     MarketingLimited,
     InviteNotFound,
     InviteExpired,
+    /// The request does not fit the current state (e.g. rating before the courier left).
+    NotAllowed,
+    /// Answered once already; the first answer stands.
+    AlreadyAnswered,
     /// The state store is unreachable; nothing was stored. Try again.
     Unavailable,
     /// A fault of the hub's; it is logged.
@@ -49,6 +53,8 @@ impl ErrorCode {
             ErrorCode::MarketingLimited => "marketing_limited",
             ErrorCode::InviteNotFound => "invite_not_found",
             ErrorCode::InviteExpired => "invite_expired",
+            ErrorCode::NotAllowed => "not_allowed",
+            ErrorCode::AlreadyAnswered => "already_answered",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }

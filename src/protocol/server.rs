@@ -148,6 +148,40 @@ pub enum ServerMessage {
         session_id: SessionId,
         code: NoticeCode,
         text: String,
+        /// For `courier_queued`: the buyer's place in the queue, 1 being next.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        position: Option<u32>,
+    },
+    /// The result of the buyer's answer to an invite (a repeated answer gets the first one's).
+    InviteAnswer {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<RequestId>,
+        invite_id: InviteId,
+        accepted: bool,
+    },
+    /// Couriers only, on joining: what the complaint is about and the session so far, with
+    /// the buyer's phone numbers and street addresses masked.
+    Context {
+        session_id: SessionId,
+        invite_id: InviteId,
+        order_id: OrderId,
+        carrier: Carrier,
+        waybill: String,
+        order_status: crate::domain::order::OrderStatus,
+        intent: Intent,
+        messages: Vec<ContextMessage>,
+    },
+    /// The buyer's logistics evaluation is stored.
+    Evaluated {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<RequestId>,
+        invite_id: InviteId,
+    },
+    /// The buyer's rating of the shop is stored.
+    ShopRated {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<RequestId>,
+        session_id: SessionId,
     },
     /// Answers a request that failed. Nothing was stored.
     Error {
@@ -161,6 +195,16 @@ pub enum ServerMessage {
     },
 }
 
+/// One message of a courier's context card.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ContextMessage {
+    pub seq: u64,
+    pub sender: Member,
+    /// The text, masked; order cards and platform cards are summarised.
+    pub text: String,
+    pub sent_at: DateTime<Utc>,
+}
+
 /// Machine codes for `notice` frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -169,4 +213,15 @@ pub enum NoticeCode {
     NoAgentOnline,
     /// An agent took the session.
     AgentAssigned,
+    /// The buyer accepted the logistics invite; a courier is being found.
+    InviteAccepted,
+    InviteDeclined,
+    /// No courier is free yet; `position` is the buyer's place in the queue.
+    CourierQueued,
+    /// No courier became free in time; the session goes on with the shop.
+    NoCourierAvailable,
+    /// The courier disconnected and did not come back; another one is being found.
+    CourierLost,
+    /// The courier left; the buyer can now rate the logistics service.
+    CourierLeft,
 }

@@ -15,15 +15,20 @@ use super::{
     AgentRecord, Appended, History, NewMessage, OrderWrite, ServiceRecords, SessionControls,
     SessionRecord, Store, StoreError, StoredMessage,
 };
+use super::{BuyerProfile, CourierRecord, ShopAccount, ShopRating};
 use crate::domain::controls::Exemptions;
 use crate::domain::controls::assessment::{LogisticsRecord, ResponseRecord};
 use crate::domain::controls::marketing::MarketingTally;
 use crate::domain::controls::prompt::WaitingBoard;
 use crate::domain::controls::recent::RecentContacts;
 use crate::domain::eligibility::Decision;
+use crate::domain::order::Carrier;
 use crate::domain::order::Order;
+use crate::domain::routing::{RoutingConfig, RoutingDecision};
 use crate::domain::shop::ShopLogistics;
+use crate::domain::splice::{EvaluationEntry, Splice};
 use crate::protocol::client::PresenceStatus;
+use crate::protocol::ids::InviteId;
 use crate::protocol::ids::{ClientMsgId, OrderId, SessionId, ShopId, UserId};
 use crate::protocol::server::{SenderRole, SessionStatus};
 
@@ -54,6 +59,17 @@ struct State {
     contacts: HashMap<(ShopId, UserId), RecentContacts>,
     marketing: HashMap<(ShopId, UserId), MarketingTally>,
     waiting: WaitingBoard,
+    routing: HashMap<ShopId, RoutingConfig>,
+    buyer_profiles: HashMap<(ShopId, UserId), BuyerProfile>,
+    conversion: HashMap<ShopId, HashMap<UserId, f32>>,
+    routing_decisions: HashMap<SessionId, RoutingDecision>,
+    accounts: HashMap<ShopId, ShopAccount>,
+    splices: HashMap<InviteId, Splice>,
+    splices_by_session: HashMap<SessionId, Vec<InviteId>>,
+    desks: HashMap<Carrier, HashMap<UserId, (PresenceStatus, DateTime<Utc>)>>,
+    courier_queues: HashMap<Carrier, VecDeque<InviteId>>,
+    evaluations: HashMap<Carrier, Vec<EvaluationEntry>>,
+    shop_ratings: HashMap<ShopId, Vec<ShopRating>>,
 }
 
 #[derive(Default)]
@@ -426,7 +442,7 @@ impl Store for MemoryStore {
         let mut state = lock(&self.inner.state);
         state
             .marketing
-            .insert((shop.clone(), buyer.clone()), tally.clone());
+            .insert((shop.clone(), buyer.clone()), *tally);
         Ok(())
     }
 
@@ -446,5 +462,254 @@ impl Store for MemoryStore {
 
     async fn waiting_count(&self, agent: &UserId) -> Result<u32, StoreError> {
         Ok(lock(&self.inner.state).waiting.waiting_count(agent) as u32)
+    }
+
+    async fn put_routing(&self, shop: &ShopId, config: &RoutingConfig) -> Result<(), StoreError> {
+        lock(&self.inner.state)
+            .routing
+            .insert(shop.clone(), config.clone());
+        Ok(())
+    }
+
+    async fn routing(&self, shop: &ShopId) -> Result<Option<RoutingConfig>, StoreError> {
+        Ok(lock(&self.inner.state).routing.get(shop).cloned())
+    }
+
+    async fn put_buyer_profile(
+        &self,
+        shop: &ShopId,
+        buyer: &UserId,
+        profile: &BuyerProfile,
+    ) -> Result<(), StoreError> {
+        let mut state = lock(&self.inner.state);
+        state
+            .buyer_profiles
+            .insert((shop.clone(), buyer.clone()), profile.clone());
+        Ok(())
+    }
+
+    async fn buyer_profile(
+        &self,
+        shop: &ShopId,
+        buyer: &UserId,
+    ) -> Result<Option<BuyerProfile>, StoreError> {
+        let state = lock(&self.inner.state);
+        Ok(state
+            .buyer_profiles
+            .get(&(shop.clone(), buyer.clone()))
+            .cloned())
+    }
+
+    async fn put_conversion_rate(
+        &self,
+        shop: &ShopId,
+        agent: &UserId,
+        rate: f32,
+    ) -> Result<(), StoreError> {
+        let mut state = lock(&self.inner.state);
+        state
+            .conversion
+            .entry(shop.clone())
+            .or_default()
+            .insert(agent.clone(), rate);
+        Ok(())
+    }
+
+    async fn conversion_rates(&self, shop: &ShopId) -> Result<Vec<(UserId, f32)>, StoreError> {
+        let state = lock(&self.inner.state);
+        let rates = state.conversion.get(shop);
+        let mut rates: Vec<(UserId, f32)> = rates
+            .map(|rates| rates.iter().map(|(a, r)| (a.clone(), *r)).collect())
+            .unwrap_or_default();
+        rates.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(rates)
+    }
+
+    async fn put_routing_decision(
+        &self,
+        session: SessionId,
+        decision: &RoutingDecision,
+    ) -> Result<(), StoreError> {
+        lock(&self.inner.state)
+            .routing_decisions
+            .insert(session, decision.clone());
+        Ok(())
+    }
+
+    async fn routing_decision(
+        &self,
+        session: SessionId,
+    ) -> Result<Option<RoutingDecision>, StoreError> {
+        Ok(lock(&self.inner.state)
+            .routing_decisions
+            .get(&session)
+            .cloned())
+    }
+
+    async fn put_shop_account(
+        &self,
+        shop: &ShopId,
+        account: &ShopAccount,
+    ) -> Result<(), StoreError> {
+        lock(&self.inner.state)
+            .accounts
+            .insert(shop.clone(), *account);
+        Ok(())
+    }
+
+    async fn shop_account(&self, shop: &ShopId) -> Result<Option<ShopAccount>, StoreError> {
+        Ok(lock(&self.inner.state).accounts.get(shop).copied())
+    }
+
+    async fn put_splice(&self, splice: &Splice) -> Result<(), StoreError> {
+        let mut state = lock(&self.inner.state);
+        let id = splice.invite_id;
+        if state.splices.insert(id, splice.clone()).is_none() {
+            let list = state
+                .splices_by_session
+                .entry(splice.session_id)
+                .or_default();
+            list.push(id);
+        }
+        Ok(())
+    }
+
+    async fn splice(&self, invite: InviteId) -> Result<Option<Splice>, StoreError> {
+        Ok(lock(&self.inner.state).splices.get(&invite).cloned())
+    }
+
+    async fn splices_of(&self, session: SessionId) -> Result<Vec<Splice>, StoreError> {
+        let state = lock(&self.inner.state);
+        let ids = state.splices_by_session.get(&session);
+        let ids = ids.map(Vec::as_slice).unwrap_or_default();
+        Ok(ids
+            .iter()
+            .filter_map(|id| state.splices.get(id))
+            .cloned()
+            .collect())
+    }
+
+    async fn set_courier_presence(
+        &self,
+        carrier: Carrier,
+        courier: &UserId,
+        status: PresenceStatus,
+    ) -> Result<(), StoreError> {
+        let mut state = lock(&self.inner.state);
+        let desk = state.desks.entry(carrier).or_default();
+        let since = desk
+            .get(courier)
+            .map_or(DateTime::<Utc>::MIN_UTC, |(_, since)| *since);
+        desk.insert(courier.clone(), (status, since));
+        Ok(())
+    }
+
+    async fn courier_freed(
+        &self,
+        carrier: Carrier,
+        courier: &UserId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut state = lock(&self.inner.state);
+        let desk = state.desks.entry(carrier).or_default();
+        let entry = desk
+            .entry(courier.clone())
+            .or_insert((PresenceStatus::Offline, at));
+        entry.1 = at;
+        Ok(())
+    }
+
+    async fn couriers(&self, carrier: Carrier) -> Result<Vec<CourierRecord>, StoreError> {
+        let state = lock(&self.inner.state);
+        let Some(desk) = state.desks.get(&carrier) else {
+            return Ok(Vec::new());
+        };
+        let load = |user: &UserId| state.open_by_member.get(user).map_or(0, HashSet::len);
+        let mut records: Vec<CourierRecord> = desk
+            .iter()
+            .map(|(courier, (status, since))| CourierRecord {
+                courier: courier.clone(),
+                status: *status,
+                active_sessions: load(courier) as u32,
+                idle_since: *since,
+            })
+            .collect();
+        records.sort_by(|a, b| a.courier.cmp(&b.courier));
+        Ok(records)
+    }
+
+    async fn enqueue_courier_request(
+        &self,
+        carrier: Carrier,
+        invite: InviteId,
+    ) -> Result<(), StoreError> {
+        let mut state = lock(&self.inner.state);
+        let queue = state.courier_queues.entry(carrier).or_default();
+        if !queue.contains(&invite) {
+            queue.push_back(invite);
+        }
+        Ok(())
+    }
+
+    async fn courier_queue(&self, carrier: Carrier) -> Result<Vec<InviteId>, StoreError> {
+        let state = lock(&self.inner.state);
+        let queue = state.courier_queues.get(&carrier);
+        Ok(queue
+            .map(|q| q.iter().copied().collect())
+            .unwrap_or_default())
+    }
+
+    async fn dequeue_courier_request(
+        &self,
+        carrier: Carrier,
+        invite: InviteId,
+    ) -> Result<bool, StoreError> {
+        let mut state = lock(&self.inner.state);
+        let Some(queue) = state.courier_queues.get_mut(&carrier) else {
+            return Ok(false);
+        };
+        let before = queue.len();
+        queue.retain(|queued| *queued != invite);
+        Ok(queue.len() < before)
+    }
+
+    async fn add_evaluation(&self, entry: &EvaluationEntry) -> Result<(), StoreError> {
+        let mut state = lock(&self.inner.state);
+        let carrier = state.splices.get(&entry.invite_id).map(|s| s.carrier);
+        let Some(carrier) = carrier else {
+            return Err(StoreError::Corrupt {
+                key: format!("evaluation {}", entry.invite_id),
+                detail: "no splice for this invite".into(),
+            });
+        };
+        state
+            .evaluations
+            .entry(carrier)
+            .or_default()
+            .push(entry.clone());
+        Ok(())
+    }
+
+    async fn evaluations(&self, carrier: Carrier) -> Result<Vec<EvaluationEntry>, StoreError> {
+        let state = lock(&self.inner.state);
+        Ok(state.evaluations.get(&carrier).cloned().unwrap_or_default())
+    }
+
+    async fn add_shop_rating(&self, rating: &ShopRating) -> Result<bool, StoreError> {
+        let mut state = lock(&self.inner.state);
+        let list = state.shop_ratings.entry(rating.shop.clone()).or_default();
+        if list.iter().any(|r| r.session_id == rating.session_id) {
+            return Ok(false);
+        }
+        list.push(rating.clone());
+        Ok(true)
+    }
+
+    async fn shop_ratings(&self, shop: &ShopId) -> Result<Vec<ShopRating>, StoreError> {
+        Ok(lock(&self.inner.state)
+            .shop_ratings
+            .get(shop)
+            .cloned()
+            .unwrap_or_default())
     }
 }

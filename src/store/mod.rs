@@ -16,8 +16,11 @@ use crate::domain::controls::marketing::MarketingTally;
 use crate::domain::controls::recent::RecentContacts;
 use crate::domain::eligibility::{Decision, OrderMention};
 use crate::domain::order::{Carrier, Order};
+use crate::domain::routing::{RoutingConfig, RoutingDecision, Tag};
 use crate::domain::shop::ShopLogistics;
+use crate::domain::splice::{EvaluationEntry, Splice};
 use crate::protocol::client::PresenceStatus;
+use crate::protocol::ids::InviteId;
 use crate::protocol::ids::{ClientMsgId, MessageId, OrderId, SessionId, ShopId, UserId};
 use crate::protocol::server::{Body, Member, SenderRole, SessionStatus};
 
@@ -43,6 +46,9 @@ pub struct MemberRecord {
     pub joined_at: DateTime<Utc>,
     /// The first `seq` this member may read: couriers see only what came after they joined.
     pub visible_from_seq: u64,
+    /// For a courier: the shop's logistics sub-account through which the shop side sees it.
+    #[serde(default)]
+    pub sub_account: Option<UserId>,
 }
 
 impl MemberRecord {
@@ -51,6 +57,19 @@ impl MemberRecord {
             user: self.user.clone(),
             role: self.role,
             carrier: self.carrier,
+        }
+    }
+
+    /// The member as `viewer` sees it: shop agents see a courier as the shop's own logistics
+    /// sub-account, never the carrier's account.
+    pub fn view_for(&self, viewer: SenderRole) -> Member {
+        match (&self.sub_account, viewer) {
+            (Some(sub_account), SenderRole::Agent) => Member {
+                user: sub_account.clone(),
+                role: self.role,
+                carrier: self.carrier,
+            },
+            _ => self.view(),
         }
     }
 }
@@ -164,6 +183,48 @@ impl SessionControls {
     }
 }
 
+/// What the shop knows about a buyer, for routing: crowd tags and an exclusive agent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BuyerProfile {
+    #[serde(default)]
+    pub crowds: Vec<Tag>,
+    #[serde(default)]
+    pub exclusive_agent: Option<UserId>,
+}
+
+/// A courier agent's desk, for assigning couriers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CourierRecord {
+    pub courier: UserId,
+    pub status: PresenceStatus,
+    /// Open sessions the courier is a member of.
+    pub active_sessions: u32,
+    /// When the courier last became free (set available, or left a session).
+    pub idle_since: DateTime<Utc>,
+}
+
+/// The buyer's rating of the shop's own service in a session; never mixed with logistics.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ShopRating {
+    pub session_id: SessionId,
+    pub shop: ShopId,
+    pub buyer: UserId,
+    pub score: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// The shop's account facts from the marketplace: how many sub-accounts it may have and how
+/// many it uses besides the logistics ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShopAccount {
+    pub sub_account_quota: u32,
+    pub sub_accounts_in_use: u32,
+}
+
 /// What a service report is built from: settled records, plus the still-pending buyer
 /// messages of open sessions, and the sessions a courier joined.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -223,6 +284,83 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Every agent of the shop that ever set a presence, with its open-session count.
     async fn agents(&self, shop: &ShopId) -> Result<Vec<AgentRecord>, StoreError>;
+
+    // ---- logistics splice ----
+    async fn put_shop_account(
+        &self,
+        shop: &ShopId,
+        account: &ShopAccount,
+    ) -> Result<(), StoreError>;
+    async fn shop_account(&self, shop: &ShopId) -> Result<Option<ShopAccount>, StoreError>;
+    async fn put_splice(&self, splice: &Splice) -> Result<(), StoreError>;
+    async fn splice(&self, invite: InviteId) -> Result<Option<Splice>, StoreError>;
+    /// Every splice of a session, oldest first.
+    async fn splices_of(&self, session: SessionId) -> Result<Vec<Splice>, StoreError>;
+    async fn set_courier_presence(
+        &self,
+        carrier: Carrier,
+        courier: &UserId,
+        status: PresenceStatus,
+    ) -> Result<(), StoreError>;
+    /// Notes that the courier became free at `at` (for "idle longest").
+    async fn courier_freed(
+        &self,
+        carrier: Carrier,
+        courier: &UserId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    async fn couriers(&self, carrier: Carrier) -> Result<Vec<CourierRecord>, StoreError>;
+    /// Accepted invites waiting for a courier of `carrier`, longest waiting first.
+    async fn enqueue_courier_request(
+        &self,
+        carrier: Carrier,
+        invite: InviteId,
+    ) -> Result<(), StoreError>;
+    async fn courier_queue(&self, carrier: Carrier) -> Result<Vec<InviteId>, StoreError>;
+    /// Removes an invite from the queue; false when it was not queued (someone else took it).
+    async fn dequeue_courier_request(
+        &self,
+        carrier: Carrier,
+        invite: InviteId,
+    ) -> Result<bool, StoreError>;
+    async fn add_evaluation(&self, entry: &EvaluationEntry) -> Result<(), StoreError>;
+    async fn evaluations(&self, carrier: Carrier) -> Result<Vec<EvaluationEntry>, StoreError>;
+    /// Stores the buyer's rating of the shop in a session; false when one exists already.
+    async fn add_shop_rating(&self, rating: &ShopRating) -> Result<bool, StoreError>;
+    async fn shop_ratings(&self, shop: &ShopId) -> Result<Vec<ShopRating>, StoreError>;
+
+    // ---- routing ----
+    async fn put_routing(&self, shop: &ShopId, config: &RoutingConfig) -> Result<(), StoreError>;
+    async fn routing(&self, shop: &ShopId) -> Result<Option<RoutingConfig>, StoreError>;
+    async fn put_buyer_profile(
+        &self,
+        shop: &ShopId,
+        buyer: &UserId,
+        profile: &BuyerProfile,
+    ) -> Result<(), StoreError>;
+    async fn buyer_profile(
+        &self,
+        shop: &ShopId,
+        buyer: &UserId,
+    ) -> Result<Option<BuyerProfile>, StoreError>;
+    /// An agent's conversion rate (0.0 to 1.0), fed by the marketplace.
+    async fn put_conversion_rate(
+        &self,
+        shop: &ShopId,
+        agent: &UserId,
+        rate: f32,
+    ) -> Result<(), StoreError>;
+    async fn conversion_rates(&self, shop: &ShopId) -> Result<Vec<(UserId, f32)>, StoreError>;
+    /// Keeps the latest routing decision of a session, for its explanation.
+    async fn put_routing_decision(
+        &self,
+        session: SessionId,
+        decision: &RoutingDecision,
+    ) -> Result<(), StoreError>;
+    async fn routing_decision(
+        &self,
+        session: SessionId,
+    ) -> Result<Option<RoutingDecision>, StoreError>;
 
     // ---- eligibility ----
     /// Keeps the latest eligibility decision taken in a session.

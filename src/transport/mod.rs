@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod auth;
 pub mod limits;
+pub mod logistics;
 pub mod shops;
 pub mod ws;
 
@@ -53,5 +54,15 @@ pub fn router(state: AppState) -> Router {
             "/v1/sessions/{session_id}/eligibility",
             get(shops::get_eligibility),
         )
+        .route(
+            "/v1/sessions/{session_id}/logistics",
+            get(logistics::session_logistics),
+        )
+        .route(
+            "/v1/carriers/{carrier}/evaluations",
+            get(logistics::carrier_evaluations),
+        )
+        .route("/v1/shops/{shop_id}/account", put(logistics::put_account))
+        .route("/v1/shops/{shop_id}/ratings", get(logistics::shop_ratings))
         .with_state(state)
 }

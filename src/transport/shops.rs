@@ -42,11 +42,10 @@ pub async fn put_logistics(
 ) -> Result<Json<ShopLogistics>, ApiError> {
     let shop_id: ShopId = path_id("shop_id", &shop_id)?;
     check_settings(&settings)?;
-    state
-        .hub
-        .store()
-        .put_shop_logistics(&shop_id, &settings)
-        .await?;
+    let store = state.hub.store();
+    let account = store.shop_account(&shop_id).await?;
+    super::logistics::check_quota(&settings, account.as_ref())?;
+    store.put_shop_logistics(&shop_id, &settings).await?;
     Ok(Json(settings))
 }
 

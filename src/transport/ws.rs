@@ -384,17 +384,7 @@ fn describe(text: &str) -> (Option<RequestId>, Option<String>) {
         .get("request_id")
         .and_then(|v| v.as_str())
         .and_then(|v| RequestId::new(v).ok());
-    let known = |kind: &&str| {
-        [
-            "open",
-            "send",
-            "resume",
-            "presence",
-            "leave",
-            "answer_invite",
-        ]
-        .contains(kind)
-    };
+    let known = |kind: &&str| crate::protocol::client::KINDS.contains(kind);
     let kind = object.get("type").and_then(|v| v.as_str()).filter(known);
     (request_id, kind.map(str::to_string))
 }

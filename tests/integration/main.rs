@@ -10,3 +10,4 @@ mod eligibility;
 mod frames;
 mod lifecycle;
 mod schemas;
+mod splice;

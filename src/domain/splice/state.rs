@@ -88,7 +88,10 @@ impl Evaluation {
         if !(1..=5).contains(&self.score) {
             return Err(SpliceError::BadScore);
         }
-        let length = self.comment.as_deref().map_or(0, |text| text.chars().count());
+        let length = self
+            .comment
+            .as_deref()
+            .map_or(0, |text| text.chars().count());
         if length > MAX_COMMENT_CHARS {
             return Err(SpliceError::CommentTooLong);
         }
@@ -146,10 +149,14 @@ pub enum Event {
     Decline,
     Expire,
     Queue,
-    Join { courier: UserId },
+    Join {
+        courier: UserId,
+    },
     /// The courier stayed disconnected past `courier_return_timeout`; names the courier so a
     /// late timer for a courier who was already replaced changes nothing.
-    CourierLost { courier: UserId },
+    CourierLost {
+        courier: UserId,
+    },
     NoCourier,
     Leave,
     Evaluate(Evaluation),
@@ -226,7 +233,11 @@ impl Splice {
         };
         let eligible = Transition::new(TransitionName::Eligible, now, Actor::Platform);
         splice.push(eligible.with_detail(facts.intent.label()));
-        splice.push(Transition::new(TransitionName::Invited, now, Actor::Platform));
+        splice.push(Transition::new(
+            TransitionName::Invited,
+            now,
+            Actor::Platform,
+        ));
         splice
     }
 
