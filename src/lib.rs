@@ -9,7 +9,7 @@
 //! - [`hub`]: connections, session actors, outboxes; applies domain decisions, keeps state in
 //!   the store.
 //! - [`domain`]: pure rules — intent, eligibility, routing, controls. `(input, rules, now)`.
-//! - [`store`]: the `Store` trait and its in-memory implementation.
+//! - [`store`]: the `Store` trait, the embedded in-memory store and the Redis store.
 //! - [`config`], [`clock`]: validated configuration and the time source.
 //! - [`cli`]: the offline `classify` and `check` commands.
 
@@ -64,7 +64,13 @@ impl Parts {
         let retained = config.history.retained_messages;
         let store: Arc<dyn Store> = match &config.store {
             StoreConfig::Memory => Arc::new(MemoryStore::new(retained)),
-            StoreConfig::Redis { .. } => return Err(RunError::UnsupportedStore("redis")),
+            StoreConfig::Redis { url } => {
+                let store = store::RedisStore::connect(url, retained).await;
+                let invalid = |error: store::StoreError| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidInput, error.to_string())
+                };
+                Arc::new(store.map_err(invalid)?)
+            }
         };
         Ok(Parts {
             store,

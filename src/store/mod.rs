@@ -5,6 +5,7 @@
 //! values. `memory` is the embedded default for one machine.
 
 pub mod memory;
+pub mod redis;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -24,6 +25,7 @@ use crate::protocol::ids::InviteId;
 use crate::protocol::ids::{ClientMsgId, MessageId, OrderId, SessionId, ShopId, UserId};
 use crate::protocol::server::{Body, Member, SenderRole, SessionStatus};
 
+pub use self::redis::RedisStore;
 pub use memory::MemoryStore;
 
 #[derive(Debug, thiserror::Error)]

@@ -11,3 +11,4 @@ mod frames;
 mod lifecycle;
 mod schemas;
 mod splice;
+mod store;

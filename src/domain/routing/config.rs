@@ -94,6 +94,8 @@ pub struct RoutingConfig {
     pub busy_weight_divisor: u32,
     /// How long after completion an order still counts as `completed_in_window`.
     pub after_sale_window_hours: u32,
+    /// What the shop's robot answers, and the words that hand the buyer to a person.
+    pub robot: super::robot::RobotConfig,
 }
 
 impl Default for RoutingConfig {
@@ -108,6 +110,7 @@ impl Default for RoutingConfig {
             busy_threshold: 4,
             busy_weight_divisor: 2,
             after_sale_window_hours: 72,
+            robot: super::robot::RobotConfig::default(),
         }
     }
 }

@@ -31,6 +31,7 @@ mod groups;
 mod names;
 mod pick;
 mod recent_contact;
+pub mod robot;
 mod route;
 mod steps;
 mod validate;
@@ -41,6 +42,7 @@ pub use config::{AgentProfile, GroupConfig, GroupMode, OfflineRule, PickRules, R
 pub use decision::{RouteTarget, RoutingDecision, StepName, StepTrace};
 pub use names::{GroupId, Tag};
 pub use pick::{is_busy, pick_by_conversion, pick_by_efficiency, pick_in_group, weight};
+pub use robot::{RobotAnswer, RobotConfig, RobotReply, robot_answer};
 pub use route::route;
 pub use validate::{
     ConfigError, MAX_AFTER_SALE_WINDOW_HOURS, MAX_AGENTS, MAX_BINDINGS, MAX_GROUPS,

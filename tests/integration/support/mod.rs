@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod client;
+pub mod redis;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

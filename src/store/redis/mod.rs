@@ -1,0 +1,391 @@
+//! The Redis store: every piece of state in Redis, so that several hub nodes behind a load
+//! balancer can share it and any node can serve any client.
+//!
+//! Same semantics as `MemoryStore` (the conformance suite in `tests/integration/store` runs
+//! against both). What differs is where the atomic steps are:
+//!
+//! - `append` is one `EVALSHA` of a Lua script (dedupe by `client_msg_id`, next seq, `XADD` to
+//!   the session's stream with id `0-<seq>`, exact trimming to `retained`), so the `ack` that
+//!   follows it means Redis has the message.
+//! - `put_order` compares `updated_at` and writes in one script.
+//! - `put_session` swaps the record, then updates the indexes (which live under other hash
+//!   tags) in one pipeline; see `sessions`.
+//! - `record_contact` is a compare-and-set loop around the domain's own update.
+//!
+//! Keys carry hash tags (see `keys`) so that each script and multi-key command stays in one
+//! Redis Cluster slot; this store talks to one Redis (or a proxy) through one multiplexed
+//! connection.
+//!
+//! Redis down: every call fails within about 1.5 s with `StoreError::Unavailable` and nothing is
+//! acknowledged; the connection is remade by itself on a later call. `connect` succeeds even
+//! when Redis is down at start (it logs a warning), so the hub comes up and recovers when
+//! Redis does. A bad URL is refused at once.
+
+mod codec;
+mod connection;
+mod keys;
+mod log;
+mod records;
+mod routing;
+mod scripts;
+mod sessions;
+mod splice;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use self::connection::Connection;
+use super::{
+    AgentRecord, Appended, BuyerProfile, CourierRecord, History, NewMessage, OrderWrite,
+    ServiceRecords, SessionControls, SessionRecord, ShopAccount, ShopRating, Store, StoreError,
+    StoredMessage,
+};
+use crate::domain::controls::assessment::{LogisticsRecord, ResponseRecord};
+use crate::domain::controls::marketing::MarketingTally;
+use crate::domain::controls::recent::RecentContacts;
+use crate::domain::eligibility::Decision;
+use crate::domain::order::{Carrier, Order};
+use crate::domain::routing::{RoutingConfig, RoutingDecision};
+use crate::domain::shop::ShopLogistics;
+use crate::domain::splice::{EvaluationEntry, Splice};
+use crate::protocol::client::PresenceStatus;
+use crate::protocol::ids::{ClientMsgId, InviteId, OrderId, SessionId, ShopId, UserId};
+
+/// The store of a hub node that shares its state through Redis. Cheap to clone.
+#[derive(Clone)]
+pub struct RedisStore {
+    connection: std::sync::Arc<Connection>,
+    /// How many messages each session keeps; older ones are trimmed from its stream.
+    retained: usize,
+}
+
+impl RedisStore {
+    /// A store on the Redis at `url` (`redis://host:port/db`), keeping `retained` messages per
+    /// session. Fails only on a bad URL; an unreachable Redis is logged and retried on use.
+    pub async fn connect(url: &str, retained: usize) -> Result<RedisStore, StoreError> {
+        let connection = Connection::new(url)?;
+        match connection.warm_up().await {
+            Ok(()) => tracing::info!(url, "connected to redis"),
+            Err(error) => tracing::warn!(url, %error, "redis unreachable; will retry on use"),
+        }
+        Ok(RedisStore {
+            connection: std::sync::Arc::new(connection),
+            retained: retained.max(1),
+        })
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn put_order(&self, order: &Order) -> Result<OrderWrite, StoreError> {
+        self.store_order(order).await
+    }
+
+    async fn order(&self, id: &OrderId) -> Result<Option<Order>, StoreError> {
+        self.load_order(id).await
+    }
+
+    async fn put_shop_logistics(
+        &self,
+        shop: &ShopId,
+        settings: &ShopLogistics,
+    ) -> Result<(), StoreError> {
+        self.set_json(&keys::shop_settings(shop), settings).await
+    }
+
+    async fn shop_logistics(&self, shop: &ShopId) -> Result<Option<ShopLogistics>, StoreError> {
+        self.get_json(&keys::shop_settings(shop)).await
+    }
+
+    async fn put_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+        self.store_session(session).await
+    }
+
+    async fn session(&self, id: SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        self.load_session(id).await
+    }
+
+    async fn open_session(
+        &self,
+        buyer: &UserId,
+        shop: &ShopId,
+    ) -> Result<Option<SessionId>, StoreError> {
+        self.open_session_of(buyer, shop).await
+    }
+
+    async fn sessions_of(&self, user: &UserId) -> Result<Vec<SessionId>, StoreError> {
+        self.open_sessions_of(user).await
+    }
+
+    async fn waiting_sessions(&self, shop: &ShopId) -> Result<Vec<SessionId>, StoreError> {
+        self.pool(shop).await
+    }
+
+    async fn append(
+        &self,
+        session: SessionId,
+        message: NewMessage,
+    ) -> Result<Appended, StoreError> {
+        self.append_message(session, message).await
+    }
+
+    async fn message_by_client_id(
+        &self,
+        session: SessionId,
+        client_msg_id: &ClientMsgId,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        self.message_with_client_id(session, client_msg_id).await
+    }
+
+    async fn messages_after(
+        &self,
+        session: SessionId,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<History, StoreError> {
+        self.history(session, after_seq, limit).await
+    }
+
+    async fn set_presence(
+        &self,
+        shop: &ShopId,
+        agent: &UserId,
+        status: PresenceStatus,
+    ) -> Result<(), StoreError> {
+        self.store_presence(shop, agent, status).await
+    }
+
+    async fn agents(&self, shop: &ShopId) -> Result<Vec<AgentRecord>, StoreError> {
+        self.shop_agents(shop).await
+    }
+
+    async fn put_shop_account(
+        &self,
+        shop: &ShopId,
+        account: &ShopAccount,
+    ) -> Result<(), StoreError> {
+        self.set_json(&keys::shop_account(shop), account).await
+    }
+
+    async fn shop_account(&self, shop: &ShopId) -> Result<Option<ShopAccount>, StoreError> {
+        self.get_json(&keys::shop_account(shop)).await
+    }
+
+    async fn put_splice(&self, splice: &Splice) -> Result<(), StoreError> {
+        self.store_splice(splice).await
+    }
+
+    async fn splice(&self, invite: InviteId) -> Result<Option<Splice>, StoreError> {
+        self.load_splice(invite).await
+    }
+
+    async fn splices_of(&self, session: SessionId) -> Result<Vec<Splice>, StoreError> {
+        self.session_splices(session).await
+    }
+
+    async fn set_courier_presence(
+        &self,
+        carrier: Carrier,
+        courier: &UserId,
+        status: PresenceStatus,
+    ) -> Result<(), StoreError> {
+        self.store_courier_presence(carrier, courier, status).await
+    }
+
+    async fn courier_freed(
+        &self,
+        carrier: Carrier,
+        courier: &UserId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.store_courier_freed(carrier, courier, at).await
+    }
+
+    async fn couriers(&self, carrier: Carrier) -> Result<Vec<CourierRecord>, StoreError> {
+        self.carrier_couriers(carrier).await
+    }
+
+    async fn enqueue_courier_request(
+        &self,
+        carrier: Carrier,
+        invite: InviteId,
+    ) -> Result<(), StoreError> {
+        self.push_courier_request(carrier, invite).await
+    }
+
+    async fn courier_queue(&self, carrier: Carrier) -> Result<Vec<InviteId>, StoreError> {
+        self.carrier_queue(carrier).await
+    }
+
+    async fn dequeue_courier_request(
+        &self,
+        carrier: Carrier,
+        invite: InviteId,
+    ) -> Result<bool, StoreError> {
+        self.take_courier_request(carrier, invite).await
+    }
+
+    async fn add_evaluation(&self, entry: &EvaluationEntry) -> Result<(), StoreError> {
+        self.push_evaluation(entry).await
+    }
+
+    async fn evaluations(&self, carrier: Carrier) -> Result<Vec<EvaluationEntry>, StoreError> {
+        self.carrier_evaluations(carrier).await
+    }
+
+    async fn add_shop_rating(&self, rating: &ShopRating) -> Result<bool, StoreError> {
+        self.push_shop_rating(rating).await
+    }
+
+    async fn shop_ratings(&self, shop: &ShopId) -> Result<Vec<ShopRating>, StoreError> {
+        self.shop_rating_list(shop).await
+    }
+
+    async fn put_routing(&self, shop: &ShopId, config: &RoutingConfig) -> Result<(), StoreError> {
+        self.set_json(&keys::shop_routing(shop), config).await
+    }
+
+    async fn routing(&self, shop: &ShopId) -> Result<Option<RoutingConfig>, StoreError> {
+        self.get_json(&keys::shop_routing(shop)).await
+    }
+
+    async fn put_buyer_profile(
+        &self,
+        shop: &ShopId,
+        buyer: &UserId,
+        profile: &BuyerProfile,
+    ) -> Result<(), StoreError> {
+        self.set_json(&keys::buyer_profile(shop, buyer), profile)
+            .await
+    }
+
+    async fn buyer_profile(
+        &self,
+        shop: &ShopId,
+        buyer: &UserId,
+    ) -> Result<Option<BuyerProfile>, StoreError> {
+        self.get_json(&keys::buyer_profile(shop, buyer)).await
+    }
+
+    async fn put_conversion_rate(
+        &self,
+        shop: &ShopId,
+        agent: &UserId,
+        rate: f32,
+    ) -> Result<(), StoreError> {
+        self.store_conversion_rate(shop, agent, rate).await
+    }
+
+    async fn conversion_rates(&self, shop: &ShopId) -> Result<Vec<(UserId, f32)>, StoreError> {
+        self.shop_conversion_rates(shop).await
+    }
+
+    async fn put_routing_decision(
+        &self,
+        session: SessionId,
+        decision: &RoutingDecision,
+    ) -> Result<(), StoreError> {
+        let key = keys::SessionKeys::new(session).routing;
+        self.set_json(&key, decision).await
+    }
+
+    async fn routing_decision(
+        &self,
+        session: SessionId,
+    ) -> Result<Option<RoutingDecision>, StoreError> {
+        self.get_json(&keys::SessionKeys::new(session).routing)
+            .await
+    }
+
+    async fn put_decision(
+        &self,
+        session: SessionId,
+        decision: &Decision,
+    ) -> Result<(), StoreError> {
+        let key = keys::SessionKeys::new(session).decision;
+        self.set_json(&key, decision).await
+    }
+
+    async fn decision(&self, session: SessionId) -> Result<Option<Decision>, StoreError> {
+        self.get_json(&keys::SessionKeys::new(session).decision)
+            .await
+    }
+
+    async fn put_controls(
+        &self,
+        session: SessionId,
+        controls: &SessionControls,
+    ) -> Result<(), StoreError> {
+        let key = keys::SessionKeys::new(session).controls;
+        self.set_json(&key, controls).await
+    }
+
+    async fn controls(&self, session: SessionId) -> Result<Option<SessionControls>, StoreError> {
+        self.get_json(&keys::SessionKeys::new(session).controls)
+            .await
+    }
+
+    async fn add_responses(&self, records: &[ResponseRecord]) -> Result<(), StoreError> {
+        self.push_responses(records).await
+    }
+
+    async fn add_logistics_session(&self, record: &LogisticsRecord) -> Result<(), StoreError> {
+        self.push_logistics(record).await
+    }
+
+    async fn service_records(&self, shop: &ShopId) -> Result<ServiceRecords, StoreError> {
+        self.shop_service_records(shop).await
+    }
+
+    async fn record_contact(
+        &self,
+        shop: &ShopId,
+        buyer: &UserId,
+        agent: &UserId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.add_contact(shop, buyer, agent, at).await
+    }
+
+    async fn recent_contacts(
+        &self,
+        shop: &ShopId,
+        buyer: &UserId,
+    ) -> Result<RecentContacts, StoreError> {
+        let contacts = self.get_json(&keys::contacts(shop, buyer)).await?;
+        Ok(contacts.unwrap_or_default())
+    }
+
+    async fn marketing_tally(
+        &self,
+        shop: &ShopId,
+        buyer: &UserId,
+    ) -> Result<MarketingTally, StoreError> {
+        let tally = self.get_json(&keys::marketing(shop, buyer)).await?;
+        Ok(tally.unwrap_or_default())
+    }
+
+    async fn put_marketing_tally(
+        &self,
+        shop: &ShopId,
+        buyer: &UserId,
+        tally: &MarketingTally,
+    ) -> Result<(), StoreError> {
+        self.set_json(&keys::marketing(shop, buyer), tally).await
+    }
+
+    async fn set_waiting(
+        &self,
+        session: SessionId,
+        agent: Option<&UserId>,
+    ) -> Result<Vec<UserId>, StoreError> {
+        match agent {
+            Some(agent) => self.wait_on(session, agent).await,
+            None => self.wait_on_nobody(session).await,
+        }
+    }
+
+    async fn waiting_count(&self, agent: &UserId) -> Result<u32, StoreError> {
+        self.count_waiting(agent).await
+    }
+}
