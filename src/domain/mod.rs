@@ -2,7 +2,6 @@
 //!
 //! Nothing here reads a clock, touches the network or the store; callers pass `now` in.
 
-pub mod assign;
 pub mod controls;
 pub mod eligibility;
 pub mod intent;

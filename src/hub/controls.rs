@@ -85,7 +85,7 @@ impl SessionActor {
                 self.on_shop_message(&stored.sender.user, now, &exempt, checked)
                     .await?;
             }
-            SenderRole::Courier | SenderRole::Platform => return Ok(()),
+            SenderRole::Courier | SenderRole::Platform | SenderRole::Robot => return Ok(()),
         }
         let session = self.record.id;
         self.hub

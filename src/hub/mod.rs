@@ -12,6 +12,7 @@ pub mod frames;
 pub mod metrics;
 mod open;
 pub mod registry;
+mod routing;
 pub mod session;
 mod splice;
 
@@ -210,7 +211,30 @@ impl Hub {
                 request_id,
                 shop_id,
                 order_id,
-            } => self.open(connection, request_id, shop_id, order_id).await,
+                item_id,
+                topic,
+            } => {
+                let entry = crate::store::Entry {
+                    item: item_id,
+                    topic,
+                };
+                self.open(connection, request_id, shop_id, order_id, entry)
+                    .await
+            }
+            ClientMessage::Transfer {
+                session_id,
+                to_agent,
+                to_group,
+                ..
+            } => {
+                let identity = &connection.identity;
+                let (Role::Agent, Some(shop)) = (identity.role, &identity.shop) else {
+                    return Err(HubError::NotMember);
+                };
+                self.transfer(&identity.user, shop, session_id, to_agent, to_group)
+                    .await?;
+                Ok(Reply::None)
+            }
             ClientMessage::Send {
                 request_id,
                 session_id,

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-use crate::domain::assign::{self, Candidate};
 use crate::domain::eligibility::{MentionSource, OrderMention};
 use crate::hub::registry::{ConnectionHandle, Outbound};
 use crate::hub::session::{self, Command};
@@ -15,7 +14,7 @@ use crate::protocol::client::PresenceStatus;
 use crate::protocol::ids::{OrderId, RequestId, SessionId, ShopId, UserId};
 use crate::protocol::server::{NoticeCode, SenderRole, ServerMessage, SessionStatus};
 use crate::protocol::{ErrorCode, Member, Role};
-use crate::store::{MemberRecord, SessionRecord};
+use crate::store::{Entry, MemberRecord, SessionRecord};
 
 impl Hub {
     pub(super) async fn open(
@@ -24,6 +23,7 @@ impl Hub {
         request_id: Option<RequestId>,
         shop: ShopId,
         order_id: Option<OrderId>,
+        entry: Entry,
     ) -> Result<Reply, HubError> {
         let identity = &connection.identity;
         if identity.role != Role::Buyer {
@@ -46,12 +46,12 @@ impl Hub {
             let existing = self.inner.store.open_session(&identity.user, &shop).await?;
             match existing {
                 Some(id) => self.reenter(id, mention).await?,
-                None => self.create(identity, shop, mention).await?,
+                None => self.create(identity, shop, mention, entry).await?,
             }
         };
-        let record = match record.status {
-            SessionStatus::WaitingForAgent => self.try_assign(record, None).await?,
-            _ => record,
+        let record = match self.needs_routing(&record) {
+            true => self.route_again(record).await?,
+            false => record,
         };
         if record.status == SessionStatus::WaitingForAgent {
             connection.push(Outbound::Frame(frames::encode(&ServerMessage::Notice {
@@ -94,6 +94,7 @@ impl Hub {
         identity: &Identity,
         shop: ShopId,
         mention: Option<OrderMention>,
+        entry: Entry,
     ) -> Result<SessionRecord, HubError> {
         let now = self.now();
         let buyer = MemberRecord {
@@ -112,6 +113,7 @@ impl Hub {
             members: vec![buyer],
             mentions: mention.into_iter().collect(),
             opened_at: now,
+            entry,
         };
         self.inner.store.put_session(&record).await?;
         self.inner.metrics.session_opened();
@@ -130,48 +132,6 @@ impl Hub {
         let (done, answer) = oneshot::channel();
         session::dispatch(self, session_id, Command::Mention { mention, done }).await?;
         answer.await.map_err(|_| HubError::ShuttingDown)?
-    }
-
-    /// Gives a waiting session to an agent, if one is online. Returns the record as it now is.
-    async fn try_assign(
-        &self,
-        record: SessionRecord,
-        exclude: Option<&UserId>,
-    ) -> Result<SessionRecord, HubError> {
-        let Some(agent) = self.pick_agent(&record.shop, exclude).await? else {
-            return Ok(record);
-        };
-        let member = MemberRecord {
-            user: agent,
-            role: SenderRole::Agent,
-            carrier: None,
-            joined_at: self.now(),
-            visible_from_seq: 1,
-            sub_account: None,
-        };
-        let (done, answer) = oneshot::channel();
-        session::dispatch(self, record.id, Command::Join { member, done }).await?;
-        answer.await.map_err(|_| HubError::ShuttingDown)??;
-        let record = self.inner.store.session(record.id).await?;
-        record.ok_or(HubError::NotMember)
-    }
-
-    async fn pick_agent(
-        &self,
-        shop: &ShopId,
-        exclude: Option<&UserId>,
-    ) -> Result<Option<UserId>, HubError> {
-        let agents = self.inner.store.agents(shop).await?;
-        let candidates: Vec<Candidate> = agents
-            .into_iter()
-            .map(|agent| Candidate {
-                is_connected: self.inner.registry.is_connected(&agent.agent),
-                agent: agent.agent,
-                status: agent.status,
-                open_sessions: agent.open_sessions,
-            })
-            .collect();
-        Ok(assign::least_loaded(&candidates, exclude).cloned())
     }
 
     pub(super) async fn presence(
@@ -214,7 +174,7 @@ impl Hub {
             let Some(record) = self.inner.store.session(session_id).await? else {
                 continue;
             };
-            let record = self.try_assign(record, None).await?;
+            let record = self.route_and_assign(record, None, true).await?;
             if record.status == SessionStatus::WaitingForAgent {
                 break;
             }
@@ -246,7 +206,8 @@ impl Hub {
             && let Some(record) = self.inner.store.session(session_id).await?
             && record.status == SessionStatus::WaitingForAgent
         {
-            self.try_assign(record, Some(&identity.user)).await?;
+            self.route_and_assign(record, Some(&identity.user), true)
+                .await?;
         }
         Ok(Reply::None)
     }
@@ -266,6 +227,16 @@ impl Hub {
         if let Err(error) = result.await {
             tracing::warn!(user = %identity.user, %error, "presence not cleared");
         }
+    }
+
+    /// Routes a re-entering buyer whose agent is gone. An agent still listed but no longer
+    /// connected is replaced by the one routing picks.
+    async fn route_again(&self, record: SessionRecord) -> Result<SessionRecord, HubError> {
+        let gone = record.members.iter().find(|m| m.role == SenderRole::Agent);
+        let Some(gone) = gone.map(|m| m.user.clone()) else {
+            return self.route_and_assign(record, None, true).await;
+        };
+        self.replace_agent(record.id, &gone).await
     }
 
     fn opening_lock(&self, buyer: &UserId, shop: &ShopId) -> &tokio::sync::Mutex<()> {

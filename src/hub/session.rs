@@ -71,6 +71,12 @@ pub enum Command {
     QueueTimeout {
         invite_id: InviteId,
     },
+    /// Hands the buyer from `from` (an agent or the robot) to `to`.
+    Transfer {
+        from: crate::protocol::ids::UserId,
+        to: Option<MemberRecord>,
+        done: oneshot::Sender<Result<(), HubError>>,
+    },
     /// A courier disconnected and its grace to return is over.
     CourierLost {
         courier: crate::protocol::ids::UserId,
@@ -201,6 +207,9 @@ impl SessionActor {
                     tracing::warn!(%invite_id, %error, "queue timeout not applied");
                 }
             }
+            Command::Transfer { from, to, done } => {
+                let _ = done.send(self.transfer(&from, to).await);
+            }
             Command::CourierLost { courier } => {
                 if let Err(error) = self.courier_lost(&courier).await {
                     tracing::warn!(%courier, %error, "lost courier not replaced");
@@ -317,6 +326,7 @@ impl SessionActor {
         }
         let result = match &stored.body {
             Body::OrderCard { order_id } => self.mention_card(order_id, stored.sent_at).await,
+            Body::Text { text } if self.is_robot_serving() => self.robot_reply(text).await,
             Body::Text { text } if !self.record.has_role(SenderRole::Courier) => {
                 self.on_buyer_text(text, intent, stored.sent_at).await
             }
@@ -379,7 +389,7 @@ impl SessionActor {
         let view = member.view();
         let joined = member.clone();
         self.record.members.push(member);
-        if view.role == SenderRole::Agent {
+        if matches!(view.role, SenderRole::Agent | SenderRole::Robot) {
             self.record.status = SessionStatus::Open;
         }
         self.save().await?;
@@ -404,9 +414,11 @@ impl SessionActor {
             self.let_courier_go().await?;
         }
         self.record.members.retain(|m| m.user != member.user);
+        let is_served =
+            self.record.has_role(SenderRole::Agent) || self.record.has_role(SenderRole::Robot);
         match member.role {
             SenderRole::Buyer => self.record.status = SessionStatus::Closed,
-            SenderRole::Agent if !self.record.has_role(SenderRole::Agent) => {
+            SenderRole::Agent | SenderRole::Robot if !is_served => {
                 self.record.status = SessionStatus::WaitingForAgent;
             }
             _ => {}

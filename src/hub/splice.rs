@@ -18,9 +18,7 @@ use crate::hub::session::SessionActor;
 use crate::hub::{HubError, frames};
 use crate::protocol::client::PresenceStatus;
 use crate::protocol::ids::{InviteId, RequestId, UserId};
-use crate::protocol::server::{
-    Body, ContextMessage, NoticeCode, SenderRole, ServerMessage, SessionStatus,
-};
+use crate::protocol::server::{Body, ContextMessage, NoticeCode, SenderRole, ServerMessage};
 use crate::protocol::{ErrorCode, Member};
 use crate::store::{MemberRecord, NewMessage, StoredMessage};
 
@@ -106,10 +104,15 @@ impl SessionActor {
 
     /// Stores a platform message and delivers it to every member.
     pub(super) async fn post_platform(&mut self, body: Body) -> Result<(), HubError> {
+        self.post_as(platform_member(), body).await
+    }
+
+    /// Stores a message the hub writes on someone's behalf (platform, robot) and delivers it.
+    pub(super) async fn post_as(&mut self, sender: Member, body: Body) -> Result<(), HubError> {
         let message = NewMessage {
             msg_id: crate::protocol::ids::MessageId::new(),
             client_msg_id: None,
-            sender: platform_member(),
+            sender,
             body,
             sent_at: self.hub.now(),
         };
@@ -444,7 +447,7 @@ impl SessionActor {
         Ok(())
     }
 
-    fn notice_buyer(&self, code: NoticeCode, text: &str, position: Option<u32>) {
+    pub(super) fn notice_buyer(&self, code: NoticeCode, text: &str, position: Option<u32>) {
         let frame = self.notice(code, text, position);
         self.hub
             .inner

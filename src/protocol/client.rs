@@ -7,7 +7,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::intent::Intent;
-use crate::protocol::ids::{ClientMsgId, InviteId, OrderId, RequestId, SessionId, ShopId};
+use crate::domain::routing::{GroupId, Tag};
+use crate::protocol::ids::{ClientMsgId, InviteId, OrderId, RequestId, SessionId, ShopId, UserId};
 
 /// The most characters a text message may hold (the frame limit bounds it in bytes too).
 pub const MAX_TEXT_CHARS: usize = 5000;
@@ -22,6 +23,12 @@ pub enum ClientMessage {
         shop_id: ShopId,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         order_id: Option<OrderId>,
+        /// The item page the buyer came from, for routing by product.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        item_id: Option<Tag>,
+        /// A topic the buyer picked on entry (e.g. `after_sale`), for routing by intent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        topic: Option<Tag>,
     },
     /// Sends a message into a session the sender is a member of.
     Send {
@@ -75,6 +82,16 @@ pub enum ClientMessage {
         #[schemars(length(max = 500))]
         comment: Option<String>,
     },
+    /// An agent hands the buyer to another agent or to a group (exactly one of the two).
+    Transfer {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<RequestId>,
+        session_id: SessionId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to_agent: Option<UserId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to_group: Option<GroupId>,
+    },
     /// The buyer rates the shop's own service in a session, once; kept apart from logistics.
     RateShop {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -97,6 +114,7 @@ pub const KINDS: &[&str] = &[
     "leave",
     "answer_invite",
     "evaluate",
+    "transfer",
     "rate_shop",
 ];
 
@@ -111,6 +129,7 @@ impl ClientMessage {
             ClientMessage::Leave { .. } => "leave",
             ClientMessage::AnswerInvite { .. } => "answer_invite",
             ClientMessage::Evaluate { .. } => "evaluate",
+            ClientMessage::Transfer { .. } => "transfer",
             ClientMessage::RateShop { .. } => "rate_shop",
         }
     }
@@ -124,6 +143,7 @@ impl ClientMessage {
             | ClientMessage::Leave { request_id, .. }
             | ClientMessage::AnswerInvite { request_id, .. }
             | ClientMessage::Evaluate { request_id, .. }
+            | ClientMessage::Transfer { request_id, .. }
             | ClientMessage::RateShop { request_id, .. } => request_id.as_ref(),
         }
     }
@@ -191,6 +211,7 @@ mod tests {
             json!({"type": "leave", "session_id": session}),
             json!({"type": "answer_invite", "invite_id": session, "accept": true}),
             json!({"type": "evaluate", "invite_id": session, "score": 5, "comment": "快"}),
+            json!({"type": "transfer", "session_id": session, "to_agent": "a2"}),
             json!({"type": "rate_shop", "session_id": session, "score": 4}),
         ]
     }

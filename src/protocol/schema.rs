@@ -21,6 +21,11 @@ pub fn all() -> BTreeMap<String, String> {
     whole::<crate::domain::shop::ShopLogistics>(&mut files, "admin/shop-logistics.json");
     whole::<crate::domain::eligibility::Decision>(&mut files, "admin/eligibility-decision.json");
     whole::<crate::domain::eligibility::case::Case>(&mut files, "cli/check-case.json");
+    whole::<crate::domain::routing::RoutingConfig>(&mut files, "admin/routing-config.json");
+    whole::<crate::domain::routing::RoutingDecision>(&mut files, "admin/routing-decision.json");
+    whole::<crate::store::BuyerProfile>(&mut files, "admin/buyer-profile.json");
+    whole::<crate::transport::routing::AgentStats>(&mut files, "admin/agent-stats.json");
+    whole::<crate::store::ShopAccount>(&mut files, "admin/shop-account.json");
     files
 }
 

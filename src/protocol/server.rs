@@ -32,6 +32,8 @@ pub enum SenderRole {
     Agent,
     Courier,
     Platform,
+    /// The shop's robot, answering from the shop's configured replies.
+    Robot,
 }
 
 /// A member of a session as clients see it.

@@ -87,6 +87,18 @@ pub struct SessionRecord {
     /// Order cards the buyer sent and order pages the session was opened from, oldest first.
     pub mentions: Vec<OrderMention>,
     pub opened_at: DateTime<Utc>,
+    /// Where the buyer came from, for routing.
+    #[serde(default)]
+    pub entry: Entry,
+}
+
+/// Where a buyer came from when opening a session: the item page and a topic tag.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    #[serde(default)]
+    pub item: Option<Tag>,
+    #[serde(default)]
+    pub topic: Option<Tag>,
 }
 
 impl SessionRecord {

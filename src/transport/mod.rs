@@ -7,6 +7,7 @@ pub mod admin;
 pub mod auth;
 pub mod limits;
 pub mod logistics;
+pub mod routing;
 pub mod shops;
 pub mod ws;
 
@@ -64,5 +65,21 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/shops/{shop_id}/account", put(logistics::put_account))
         .route("/v1/shops/{shop_id}/ratings", get(logistics::shop_ratings))
+        .route(
+            "/v1/shops/{shop_id}/routing",
+            put(routing::put_routing).get(routing::get_routing),
+        )
+        .route(
+            "/v1/shops/{shop_id}/buyers/{buyer}",
+            put(routing::put_buyer),
+        )
+        .route(
+            "/v1/shops/{shop_id}/agents/{agent}/stats",
+            put(routing::put_agent_stats),
+        )
+        .route(
+            "/v1/sessions/{session_id}/routing",
+            get(routing::session_routing),
+        )
         .with_state(state)
 }

@@ -5,8 +5,15 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Words that ask for a person (matched case-insensitively anywhere in the text).
-pub const DEFAULT_HANDOVER_WORDS: &[&str] =
-    &["转人工", "人工", "真人", "客服在吗", "human", "agent", "person"];
+pub const DEFAULT_HANDOVER_WORDS: &[&str] = &[
+    "转人工",
+    "人工",
+    "真人",
+    "客服在吗",
+    "human",
+    "agent",
+    "person",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -31,7 +38,10 @@ impl Default for RobotConfig {
         RobotConfig {
             replies: Vec::new(),
             fallback: "您好，我是店铺机器人。输入“转人工”可联系人工客服。".into(),
-            handover_words: DEFAULT_HANDOVER_WORDS.iter().map(|w| w.to_string()).collect(),
+            handover_words: DEFAULT_HANDOVER_WORDS
+                .iter()
+                .map(|w| w.to_string())
+                .collect(),
         }
     }
 }
@@ -68,14 +78,23 @@ mod tests {
     fn answers_from_replies_and_hands_over_on_request() {
         let config = RobotConfig {
             replies: vec![
-                RobotReply { keywords: vec!["发货".into()], reply: "48小时内发货".into() },
-                RobotReply { keywords: vec!["退货".into(), "Return".into()], reply: "7天无理由".into() },
+                RobotReply {
+                    keywords: vec!["发货".into()],
+                    reply: "48小时内发货".into(),
+                },
+                RobotReply {
+                    keywords: vec!["退货".into(), "Return".into()],
+                    reply: "7天无理由".into(),
+                },
             ],
             ..RobotConfig::default()
         };
         let cases = [
             ("什么时候发货", RobotAnswer::Reply("48小时内发货".into())),
-            ("how do I return this", RobotAnswer::Reply("7天无理由".into())),
+            (
+                "how do I return this",
+                RobotAnswer::Reply("7天无理由".into()),
+            ),
             ("你好", RobotAnswer::Reply(config.fallback.clone())),
             ("转人工", RobotAnswer::Handover),
             ("发货太慢了，我要找人工", RobotAnswer::Handover),

@@ -54,6 +54,7 @@ pub fn session(shop_id: &str, buyer: &str, opened_minute: i64) -> SessionRecord 
         members: vec![member(buyer, SenderRole::Buyer, opened_minute)],
         mentions: Vec::new(),
         opened_at: at(opened_minute),
+        entry: Default::default(),
     }
 }
 
