@@ -79,8 +79,17 @@ fn load_config(path: &PathBuf) -> anyhow::Result<Config> {
     Config::parse(&text, &env).with_context(|| format!("in {}", path.display()))
 }
 
-fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+fn main() -> std::process::ExitCode {
+    match run_command(Args::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_command(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Serve => serve(load_config(&args.config)?),
         Command::Token {

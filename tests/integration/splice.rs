@@ -246,6 +246,14 @@ async fn each_failing_rule_sends_no_invite() {
             0,
             "这个衣服有没有大一号的",
         ),
+        (
+            "no order shown",
+            "shipped",
+            zto.clone(),
+            shop_zto.clone(),
+            0,
+            "快递还没收到",
+        ),
     ];
     for (name, status, parcels, shop, hours, text) in cases {
         let server = TestServer::start().await;
@@ -255,7 +263,9 @@ async fn each_failing_rule_sends_no_invite() {
         server.put_order("o1", "b1", "s1", status, parcels).await;
         let mut buyer = server.buyer("b1").await;
         let session = buyer.open("s1", None).await;
-        card(&mut buyer, &session, "o1").await;
+        if name != "no order shown" {
+            card(&mut buyer, &session, "o1").await;
+        }
         server.clock.advance(TimeDelta::hours(hours));
         buyer.say(&session, "c1", text).await;
         buyer.barrier().await;
@@ -632,5 +642,27 @@ async fn while_the_courier_is_a_member_no_control_applies_and_after_it_leaves_th
     }
     let refused = crate::controls::agent_send(&mut s.agent, &s.session, "z5", "在的", false).await;
     assert_eq!(refused["code"], "consecutive_limit");
+    s.server.stop().await;
+}
+
+#[tokio::test]
+async fn a_courier_idle_past_the_limit_is_let_go_and_the_buyer_can_rate() {
+    let mut s = scene_with(|c| c.splice.courier_idle_timeout = TimeDelta::milliseconds(300)).await;
+    splice_in(&mut s).await;
+    assert_eq!(
+        s.buyer.recv_until("member_left").await["member"]["user"],
+        "c1"
+    );
+    assert_eq!(
+        s.courier.recv_until("member_left").await["member"]["user"],
+        "c1"
+    );
+    let card = message_where(&mut s.buyer, |m| {
+        m["body"]["kind"] == "logistics_evaluation"
+    })
+    .await;
+    assert_eq!(card["body"]["carrier"], "ZTO");
+    let record = logistics(&s.server, &s.session).await;
+    assert_eq!(record["splices"][0]["state"], "left");
     s.server.stop().await;
 }
