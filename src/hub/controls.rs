@@ -180,9 +180,7 @@ impl crate::hub::Hub {
             let frame = super::frames::encode(&ServerMessage::Waiting {
                 buyers_waiting: count,
             });
-            self.inner
-                .registry
-                .push_to_user(agent, &Outbound::Frame(frame), None);
+            self.tell(agent, &Outbound::Frame(frame));
         }
     }
 }

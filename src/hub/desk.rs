@@ -143,7 +143,7 @@ impl Hub {
             tokio::select! {
                 () = shutdown.cancelled() => {}
                 () = tokio::time::sleep(wait) => {
-                    if hub.inner.registry.is_connected(&courier) {
+                    if hub.is_present_here(&courier) {
                         return;
                     }
                     let command = Command::CourierLost { courier };

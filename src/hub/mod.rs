@@ -10,6 +10,7 @@ mod desk;
 mod eligibility;
 pub mod frames;
 pub mod metrics;
+mod nodes;
 mod open;
 pub mod registry;
 mod routing;
@@ -123,6 +124,8 @@ struct HubInner {
     tasks: TaskTracker,
     /// One courier-queue drain at a time, so offers go out longest-waiting first.
     draining: tokio::sync::Mutex<()>,
+    /// This node's id, so it ignores its own wake-ups.
+    node: uuid::Uuid,
 }
 
 /// What the transport should do after a request the hub accepted.
@@ -131,6 +134,12 @@ pub enum Reply {
     None,
     /// Replay the session's log to this connection from `after_seq` (a `resume`).
     Replay {
+        session_id: SessionId,
+        after_seq: u64,
+        request_id: Option<crate::protocol::ids::RequestId>,
+    },
+    /// A `resume` of a session the store does not know: answer `recovered: false`.
+    NotRecovered {
         session_id: SessionId,
         after_seq: u64,
         request_id: Option<crate::protocol::ids::RequestId>,
@@ -157,10 +166,13 @@ impl Hub {
             shutdown,
             tasks,
             draining: tokio::sync::Mutex::new(()),
+            node: uuid::Uuid::new_v4(),
         };
-        Hub {
+        let hub = Hub {
             inner: Arc::new(inner),
-        }
+        };
+        hub.listen_to_other_nodes();
+        hub
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -184,11 +196,20 @@ impl Hub {
         &self,
         identity: Identity,
     ) -> Result<(Arc<ConnectionHandle>, tokio::sync::mpsc::Receiver<Outbound>), HubError> {
-        let sessions = self.inner.store.sessions_of(&identity.user).await?;
+        // A store outage does not refuse the connection: the welcome goes out without the
+        // session list, followed by an `unavailable` error, and requests work once it is back.
+        let sessions = self.inner.store.sessions_of(&identity.user).await;
         let capacity = self.inner.settings.outbox_capacity;
         let (handle, receiver) = self.inner.registry.connect(identity, capacity);
         self.inner.metrics.connected();
+        let (sessions, failure) = match sessions {
+            Ok(sessions) => (sessions, None),
+            Err(error) => (Vec::new(), Some(HubError::Store(error))),
+        };
         handle.push(Outbound::Frame(frames::welcome(&handle.identity, sessions)));
+        if let Some(error) = failure {
+            handle.push(Outbound::Frame(frames::error(None, None, &error)));
+        }
         Ok((handle, receiver))
     }
 
@@ -301,6 +322,14 @@ impl Hub {
         after_seq: u64,
     ) -> Result<Reply, HubError> {
         let record = self.inner.store.session(session_id).await?;
+        if record.is_none() {
+            // Unknown, e.g. lost with a store that kept nothing: say so rather than start over.
+            return Ok(Reply::NotRecovered {
+                session_id,
+                after_seq,
+                request_id,
+            });
+        }
         let member = record
             .as_ref()
             .and_then(|record| record.member(&connection.identity.user))
@@ -312,6 +341,55 @@ impl Hub {
             after_seq,
             request_id,
         })
+    }
+
+    /// A stored message as `viewer` sees it, for replays and catching up: shop agents get the
+    /// buyer's prompt flag and see a courier as the shop's logistics sub-account.
+    pub async fn frame_for(
+        &self,
+        viewer: Role,
+        session_id: SessionId,
+        stored: &crate::store::StoredMessage,
+    ) -> registry::Frame {
+        if viewer != Role::Agent {
+            return frames::message(session_id, stored, None);
+        }
+        let sender = match stored.sender.role {
+            SenderRole::Courier => self.shop_view_of_courier(session_id, &stored.sender).await,
+            _ => stored.sender.clone(),
+        };
+        frames::message_as(session_id, stored, &sender, stored.prompt)
+    }
+
+    /// The courier as the shop sees it: its logistics sub-account for that carrier. Without
+    /// one on record the carrier alone is shown, never the courier's own account.
+    async fn shop_view_of_courier(
+        &self,
+        session_id: SessionId,
+        courier: &crate::protocol::Member,
+    ) -> crate::protocol::Member {
+        let fallback = || crate::protocol::Member {
+            user: UserId::new("courier").expect("a literal, valid id"),
+            role: SenderRole::Courier,
+            carrier: courier.carrier,
+        };
+        let Ok(Some(record)) = self.store().session(session_id).await else {
+            return fallback();
+        };
+        let Ok(settings) = self.store().shop_logistics(&record.shop).await else {
+            return fallback();
+        };
+        let chosen = courier
+            .carrier
+            .and_then(|c| settings.and_then(|s| s.chosen(c).cloned()));
+        match chosen {
+            Some(chosen) => crate::protocol::Member {
+                user: chosen.sub_account,
+                role: SenderRole::Courier,
+                carrier: courier.carrier,
+            },
+            None => fallback(),
+        }
     }
 
     /// A page of a session's log, for a resume.
@@ -332,8 +410,7 @@ impl Hub {
     async fn announce_session(&self, record: &SessionRecord, user: &UserId) {
         let viewer = record.member(user).map_or(SenderRole::Buyer, |m| m.role);
         let frame = self.session_frame(record, None, viewer).await;
-        let registry = &self.inner.registry;
-        registry.push_to_user(user, &Outbound::Frame(frame), None);
+        self.tell(user, &Outbound::Frame(frame));
     }
 
     /// The session frame for a member, with the log's current end.

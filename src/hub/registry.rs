@@ -24,12 +24,24 @@ pub type Frame = axum::extract::ws::Utf8Bytes;
 pub enum Outbound {
     /// A frame outside any session's sequence (acks, errors, notices).
     Frame(Frame),
-    /// A session message; the task skips it when it already wrote that `seq` (after a resume).
+    /// A session message; the task skips it when it already wrote that `seq` (after a resume),
+    /// and reads any `seq` it skipped over from the log first.
     Message {
         session_id: SessionId,
         seq: u64,
         frame: Frame,
     },
+    /// The ack of this connection's own message: it counts as written, so it is never read
+    /// back from the log as a gap.
+    Ack {
+        session_id: SessionId,
+        seq: u64,
+        frame: Frame,
+    },
+    /// Another node stored `seq` in the session: read what is not yet written from the log.
+    Wake { session_id: SessionId, seq: u64 },
+    /// Wake-ups may have been lost: catch up every session this connection follows.
+    Resync,
 }
 
 /// One live connection, as the rest of the hub sees it.
@@ -112,6 +124,14 @@ impl Registry {
     pub fn is_connected(&self, user: &UserId) -> bool {
         let users = self.users.read().unwrap_or_else(PoisonError::into_inner);
         users.contains_key(user)
+    }
+
+    /// Pushes to every live connection.
+    pub fn push_to_all(&self, outbound: &Outbound) {
+        let users = self.users.read().unwrap_or_else(PoisonError::into_inner);
+        for connection in users.values().flatten() {
+            connection.push(outbound.clone());
+        }
     }
 
     /// Pushes to every connection of `user` except `skip`.

@@ -109,7 +109,7 @@ impl Hub {
             if Some(&agent.agent) == exclude {
                 continue;
             }
-            let is_connected = self.inner.registry.is_connected(&agent.agent);
+            let is_connected = self.is_present(&agent.agent);
             let rate = rates
                 .iter()
                 .find(|(a, _)| *a == agent.agent)
@@ -303,8 +303,7 @@ impl Hub {
             .filter(|m| m.role == SenderRole::Agent);
         let mut serving = serving.map(|m| &m.user);
         record.status == SessionStatus::WaitingForAgent
-            || serving.all(|agent| !self.inner.registry.is_connected(agent))
-                && !record.has_role(SenderRole::Robot)
+            || serving.all(|agent| !self.is_present(agent)) && !record.has_role(SenderRole::Robot)
     }
 }
 

@@ -97,6 +97,7 @@ pub fn spawn(hub: Hub, record: SessionRecord, controls: SessionControls) -> Sess
         record,
         controls,
         last_activity: Instant::now(),
+        is_lost: false,
     };
     let tracker = actor.hub.inner.tasks.clone();
     tracker.spawn(actor.run(receiver, sender.clone()));
@@ -109,6 +110,8 @@ pub(super) struct SessionActor {
     pub(super) controls: SessionControls,
     /// The last message or join, for letting an idle courier go.
     pub(super) last_activity: Instant,
+    /// The shared store no longer knows the session: every command is refused.
+    pub(super) is_lost: bool,
 }
 
 impl SessionActor {
@@ -126,6 +129,13 @@ impl SessionActor {
                 () = shutdown.cancelled() => None,
             };
             let Some(command) = command else { break };
+            if let Err(gone) = self.refresh().await {
+                reject(command, gone);
+                if self.is_lost {
+                    break;
+                }
+                continue;
+            }
             self.apply(command).await;
         }
         self.hub.forget_session(self.record.id, &me);
@@ -142,6 +152,25 @@ impl SessionActor {
             let idle = self.hub.inner.settings.splice.courier_idle_timeout;
             self.last_activity + idle.to_std().unwrap_or(Duration::MAX / 4)
         })
+    }
+
+    /// With a store other nodes share, another node's actor may have changed this session:
+    /// read it again before acting. One node's store is ours alone, and the cache is the truth.
+    async fn refresh(&mut self) -> Result<(), HubError> {
+        let store = self.hub.store();
+        if !store.is_shared() {
+            return Ok(());
+        }
+        let Some(record) = store.session(self.record.id).await? else {
+            // The store lost the session (a Redis that kept nothing): never start it over.
+            self.is_lost = true;
+            return Err(HubError::NotMember);
+        };
+        self.record = record;
+        if let Some(controls) = store.controls(self.record.id).await? {
+            self.controls = controls;
+        }
+        Ok(())
     }
 
     /// Notes activity, which keeps a joined courier in the session.
@@ -246,12 +275,15 @@ impl SessionActor {
             Ok(checked) => checked,
             Err(refusal) => return self.refuse_unless_repeat(&command, refusal).await,
         };
+        let prompt = (sender.role == SenderRole::Buyer)
+            .then(|| crate::domain::controls::prompt::prompt_for(&self.exemptions()));
         let message = NewMessage {
             msg_id: MessageId::new(),
             client_msg_id: Some(command.client_msg_id.clone()),
             sender,
             body,
             sent_at: self.hub.now(),
+            prompt,
         };
         let appended = self.hub.store().append(self.record.id, message).await?;
         let (stored, is_new) = match appended {
@@ -259,11 +291,12 @@ impl SessionActor {
             Appended::Duplicate(original) => (original, false),
         };
         let ack = frames::ack(self.record.id, command.request_id, &stored);
-        command.connection.push(Outbound::Frame(ack));
+        command.connection.push(acked(self.record.id, &stored, ack));
         if is_new {
             self.touch();
             self.hub.inner.metrics.message();
             self.deliver(&stored, Some(command.connection.id));
+            self.hub.announce_stored(self.record.id, stored.seq).await;
             self.after_stored(&stored, checked, command.intent).await;
         }
         Ok(())
@@ -282,7 +315,9 @@ impl SessionActor {
             return Err(refusal);
         };
         let ack = frames::ack(self.record.id, command.request_id.clone(), &original);
-        command.connection.push(Outbound::Frame(ack));
+        command
+            .connection
+            .push(acked(self.record.id, &original, ack));
         Ok(())
     }
 
@@ -358,9 +393,7 @@ impl SessionActor {
         let plain = frames::message(session, stored, None);
         let sender = self.record.member(&stored.sender.user);
         let shop_sender = sender.map_or(stored.sender.clone(), |s| s.view_for(SenderRole::Agent));
-        let prompt = (stored.sender.role == SenderRole::Buyer)
-            .then(|| crate::domain::controls::prompt::prompt_for(&self.exemptions()));
-        let for_shop = frames::message_as(session, stored, &shop_sender, prompt);
+        let for_shop = frames::message_as(session, stored, &shop_sender, stored.prompt);
         let registry = &self.hub.inner.registry;
         for member in &self.record.members {
             let frame = match member.role {
@@ -397,10 +430,7 @@ impl SessionActor {
         for other in self.record.members.iter().filter(|m| m.user != view.user) {
             let seen = joined.view_for(other.role);
             let frame = Outbound::Frame(frames::member_joined(self.record.id, &seen));
-            self.hub
-                .inner
-                .registry
-                .push_to_user(&other.user, &frame, None);
+            self.hub.tell(&other.user, &frame);
         }
         self.hub.announce_session(&self.record, &view.user).await;
         Ok(())
@@ -431,16 +461,10 @@ impl SessionActor {
         for other in &self.record.members {
             let seen = record.view_for(other.role);
             let frame = Outbound::Frame(frames::member_left(self.record.id, &seen));
-            self.hub
-                .inner
-                .registry
-                .push_to_user(&other.user, &frame, None);
+            self.hub.tell(&other.user, &frame);
         }
         let frame = Outbound::Frame(frames::member_left(self.record.id, &member));
-        self.hub
-            .inner
-            .registry
-            .push_to_user(&member.user, &frame, None);
+        self.hub.tell(&member.user, &frame);
         if member.role == SenderRole::Courier {
             self.courier_left(&member.user).await?;
         }
@@ -493,6 +517,42 @@ pub async fn dispatch(hub: &Hub, session_id: SessionId, command: Command) -> Res
             .map_err(|_| HubError::ShuttingDown)?;
     }
     Ok(())
+}
+
+fn acked(
+    session_id: SessionId,
+    stored: &StoredMessage,
+    frame: crate::hub::registry::Frame,
+) -> Outbound {
+    Outbound::Ack {
+        session_id,
+        seq: stored.seq,
+        frame,
+    }
+}
+
+/// Answers a command that cannot be applied (the store failed, or lost the session).
+fn reject(command: Command, error: HubError) {
+    let code = error.code();
+    let again = || HubError::peer(code, error.client_message());
+    match command {
+        Command::Send(send) => reply_error(&send.connection, send.request_id, "send", Err(error)),
+        Command::AnswerInvite {
+            connection,
+            request_id,
+            ..
+        } => reply_error(&connection, request_id, "answer_invite", Err(error)),
+        Command::Evaluate {
+            connection,
+            request_id,
+            ..
+        } => reply_error(&connection, request_id, "evaluate", Err(error)),
+        Command::Join { done, .. } | Command::Leave { done, .. } => drop(done.send(Err(again()))),
+        Command::Transfer { done, .. } => drop(done.send(Err(again()))),
+        Command::Mention { done, .. } => drop(done.send(Err(again()))),
+        Command::OfferCourier { done, .. } => drop(done.send(true)),
+        Command::QueueTimeout { .. } | Command::CourierLost { .. } => {}
+    }
 }
 
 /// Sends the error of a command that has no other way to answer.

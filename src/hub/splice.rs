@@ -115,10 +115,12 @@ impl SessionActor {
             sender,
             body,
             sent_at: self.hub.now(),
+            prompt: None,
         };
         let stored = self.hub.store().append(self.record.id, message).await?;
         if let crate::store::Appended::New(stored) = stored {
             self.deliver(&stored, None);
+            self.hub.announce_stored(self.record.id, stored.seq).await;
         }
         Ok(())
     }
@@ -203,11 +205,10 @@ impl SessionActor {
 
     async fn pick_courier(&self, splice: &Splice) -> Result<Option<UserId>, HubError> {
         let couriers = self.hub.store().couriers(splice.carrier).await?;
-        let registry = &self.hub.inner.registry;
         let candidates: Vec<CourierCandidate> = couriers
             .into_iter()
             .map(|record| CourierCandidate {
-                is_connected: registry.is_connected(&record.courier),
+                is_connected: self.hub.is_present(&record.courier),
                 courier: record.courier,
                 status: desk_status(record.status),
                 active_sessions: record.active_sessions,
@@ -272,7 +273,7 @@ impl SessionActor {
         self.join(member).await?;
         let card = self.context_card(splice, last_seq).await?;
         let frame = Outbound::Frame(frames::encode(&card));
-        self.hub.inner.registry.push_to_user(&courier, &frame, None);
+        self.hub.tell(&courier, &frame);
         self.touch();
         Ok(())
     }
@@ -348,7 +349,7 @@ impl SessionActor {
     /// A courier that disconnected did not come back in time: it leaves, and the buyer is
     /// offered another.
     pub(super) async fn courier_lost(&mut self, courier: &UserId) -> Result<(), HubError> {
-        if self.hub.inner.registry.is_connected(courier) || self.record.member(courier).is_none() {
+        if self.hub.is_present_here(courier) || self.record.member(courier).is_none() {
             return Ok(());
         }
         let Some(mut splice) = self.joined_splice(courier).await? else {
@@ -449,19 +450,13 @@ impl SessionActor {
 
     pub(super) fn notice_buyer(&self, code: NoticeCode, text: &str, position: Option<u32>) {
         let frame = self.notice(code, text, position);
-        self.hub
-            .inner
-            .registry
-            .push_to_user(&self.record.buyer, &frame, None);
+        self.hub.tell(&self.record.buyer, &frame);
     }
 
     fn notice_members(&self, code: NoticeCode, text: &str, position: Option<u32>) {
         let frame = self.notice(code, text, position);
         for member in &self.record.members {
-            self.hub
-                .inner
-                .registry
-                .push_to_user(&member.user, &frame, None);
+            self.hub.tell(&member.user, &frame);
         }
     }
 

@@ -130,6 +130,7 @@ impl Log {
             sender: message.sender,
             body: message.body,
             sent_at: message.sent_at,
+            prompt: message.prompt,
         };
         if let Some(id) = &stored.client_msg_id {
             self.seen.insert(id.clone(), stored.seq);

@@ -129,6 +129,8 @@ pub struct NewMessage {
     pub sender: Member,
     pub body: Body,
     pub sent_at: DateTime<Utc>,
+    /// For a buyer's message: whether it prompts the shop side (decided when it was sent).
+    pub prompt: Option<bool>,
 }
 
 /// A stored message.
@@ -141,6 +143,8 @@ pub struct StoredMessage {
     pub sender: Member,
     pub body: Body,
     pub sent_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<bool>,
 }
 
 /// What `append` did.
@@ -247,8 +251,45 @@ pub struct ServiceRecords {
     pub logistics: Vec<LogisticsRecord>,
 }
 
+/// A wake-up between hub nodes sharing a store. Delivery never depends on it arriving: a node
+/// that misses one fills the gap from the log when it sees a later `seq`, and `Resync` tells a
+/// node it may have missed some (its subscription dropped).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Notification {
+    /// A message was stored in the session.
+    Message {
+        session_id: SessionId,
+        seq: u64,
+        node: uuid::Uuid,
+    },
+    /// A frame for a user's connections on every node (session, membership and notices).
+    Frame {
+        user: UserId,
+        frame: String,
+        node: uuid::Uuid,
+    },
+    /// The subscription was lost and is back: anything may have been missed meanwhile.
+    Resync,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// Whether other hub nodes may share this store (and so its state can change under us).
+    fn is_shared(&self) -> bool {
+        false
+    }
+
+    /// Wakes the other nodes. A store only one node uses has nobody to wake.
+    async fn publish(&self, _notification: &Notification) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Notifications from other nodes, when the store is shared.
+    fn subscribe(&self) -> Option<tokio::sync::broadcast::Receiver<Notification>> {
+        None
+    }
+
     async fn put_order(&self, order: &Order) -> Result<OrderWrite, StoreError>;
     async fn order(&self, id: &OrderId) -> Result<Option<Order>, StoreError>;
     async fn put_shop_logistics(

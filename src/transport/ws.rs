@@ -131,7 +131,8 @@ struct Connection {
     socket: WebSocket,
     handle: Arc<ConnectionHandle>,
     outbox: mpsc::Receiver<Outbound>,
-    /// Per session, the last `seq` written after a resume: later duplicates are skipped.
+    /// Per session, the last `seq` written: older ones are skipped, skipped-over ones are read
+    /// from the log first, so each member gets every message once and in order.
     delivered: HashMap<SessionId, u64>,
     limiter: DefaultDirectRateLimiter,
     bad_frames: u32,
@@ -207,23 +208,77 @@ impl Connection {
     }
 
     async fn write_one(&mut self, outbound: Outbound) -> Result<(), End> {
-        let frame = match outbound {
-            Outbound::Frame(frame) => frame,
+        match outbound {
+            Outbound::Frame(frame) => self.feed(frame).await,
             Outbound::Message {
                 session_id,
                 seq,
                 frame,
             } => {
-                if let Some(delivered) = self.delivered.get_mut(&session_id) {
-                    if seq <= *delivered {
-                        return Ok(());
-                    }
-                    *delivered = seq;
+                let last = self.delivered.get(&session_id).copied();
+                if last.is_some_and(|last| seq <= last) {
+                    return Ok(());
                 }
-                frame
+                if let Some(last) = last.filter(|last| seq > last + 1) {
+                    self.catch_up(session_id, last, seq - 1).await?;
+                }
+                self.delivered.insert(session_id, seq);
+                self.feed(frame).await
             }
-        };
-        self.feed(frame).await
+            Outbound::Ack {
+                session_id,
+                seq,
+                frame,
+            } => {
+                let last = self.delivered.entry(session_id).or_insert(seq);
+                *last = (*last).max(seq);
+                self.feed(frame).await
+            }
+            Outbound::Wake { session_id, seq } => {
+                let last = self.delivered.get(&session_id).copied();
+                match last {
+                    Some(last) if seq <= last => Ok(()),
+                    Some(last) => self.catch_up(session_id, last, seq).await,
+                    None => self.catch_up(session_id, seq - 1, seq).await,
+                }
+            }
+            Outbound::Resync => {
+                let followed: Vec<(SessionId, u64)> =
+                    self.delivered.iter().map(|(s, seq)| (*s, *seq)).collect();
+                for (session_id, last) in followed {
+                    self.catch_up(session_id, last, u64::MAX).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes what the log holds after `after` up to `until` (inclusive), as this connection's
+    /// viewer sees it. A store error leaves the gap for the next wake-up or resume.
+    async fn catch_up(&mut self, session_id: SessionId, after: u64, until: u64) -> Result<(), End> {
+        let hub = self.state.hub.clone();
+        let viewer = self.handle.identity.role;
+        let mut cursor = after;
+        while cursor < until {
+            let Ok(page) = hub.history(session_id, cursor).await else {
+                return Ok(());
+            };
+            if page.messages.is_empty() {
+                break;
+            }
+            for stored in page.messages.iter().take_while(|m| m.seq <= until) {
+                let frame = hub.frame_for(viewer, session_id, stored).await;
+                self.feed(frame).await?;
+                cursor = stored.seq;
+            }
+            if page.messages.last().is_some_and(|m| m.seq >= until) {
+                break;
+            }
+        }
+        if cursor > after {
+            self.delivered.insert(session_id, cursor);
+        }
+        Ok(())
     }
 
     async fn feed(&mut self, frame: Frame) -> Result<(), End> {
@@ -276,6 +331,22 @@ impl Connection {
                 after_seq,
                 request_id,
             }) => self.replay(session_id, after_seq, request_id).await,
+            Ok(Reply::NotRecovered {
+                session_id,
+                after_seq,
+                request_id,
+            }) => {
+                let resumed = ServerMessage::Resumed {
+                    request_id,
+                    session_id,
+                    after_seq,
+                    recovered: false,
+                    last_seq: 0,
+                    oldest_seq: 1,
+                };
+                self.feed(frames::encode(&resumed)).await?;
+                self.flush().await
+            }
             Err(error) => self.reply_hub_error(request_id, kind, &error).await,
         }
     }
@@ -338,8 +409,10 @@ impl Connection {
             let mut page = first;
             let mut cursor = after_seq;
             while cursor < last_seq && !page.messages.is_empty() {
+                let viewer = self.handle.identity.role;
                 for stored in page.messages.iter().take_while(|m| m.seq <= last_seq) {
-                    self.feed(frames::message(session_id, stored, None)).await?;
+                    let frame = hub.frame_for(viewer, session_id, stored).await;
+                    self.feed(frame).await?;
                     cursor = stored.seq;
                 }
                 if cursor >= last_seq {

@@ -9,6 +9,7 @@ mod controls;
 mod eligibility;
 mod frames;
 mod lifecycle;
+mod nodes;
 mod routing;
 mod schemas;
 mod splice;

@@ -154,6 +154,8 @@ pub struct LoggedMessage {
     pub sender: Member,
     pub body: Body,
     pub sent_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<bool>,
 }
 
 impl LoggedMessage {
@@ -164,6 +166,7 @@ impl LoggedMessage {
             sender: message.sender,
             body: message.body,
             sent_at: message.sent_at,
+            prompt: message.prompt,
         }
     }
 
@@ -175,6 +178,7 @@ impl LoggedMessage {
             sender: self.sender,
             body: self.body,
             sent_at: self.sent_at,
+            prompt: self.prompt,
         }
     }
 }

@@ -58,6 +58,11 @@ impl Connection {
         })
     }
 
+    /// The client, for connections of other kinds (pub/sub).
+    pub fn client(&self) -> Client {
+        self.client.clone()
+    }
+
     /// Connects now, if not yet connected; the error says why not.
     pub async fn warm_up(&self) -> Result<(), StoreError> {
         self.bounded("PING", async {

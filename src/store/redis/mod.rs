@@ -25,6 +25,7 @@ mod codec;
 mod connection;
 mod keys;
 mod log;
+mod notify;
 mod records;
 mod routing;
 mod scripts;
@@ -36,9 +37,9 @@ use chrono::{DateTime, Utc};
 
 use self::connection::Connection;
 use super::{
-    AgentRecord, Appended, BuyerProfile, CourierRecord, History, NewMessage, OrderWrite,
-    ServiceRecords, SessionControls, SessionRecord, ShopAccount, ShopRating, Store, StoreError,
-    StoredMessage,
+    AgentRecord, Appended, BuyerProfile, CourierRecord, History, NewMessage, Notification,
+    OrderWrite, ServiceRecords, SessionControls, SessionRecord, ShopAccount, ShopRating, Store,
+    StoreError, StoredMessage,
 };
 use crate::domain::controls::assessment::{LogisticsRecord, ResponseRecord};
 use crate::domain::controls::marketing::MarketingTally;
@@ -55,6 +56,8 @@ use crate::protocol::ids::{ClientMsgId, InviteId, OrderId, SessionId, ShopId, Us
 #[derive(Clone)]
 pub struct RedisStore {
     connection: std::sync::Arc<Connection>,
+    /// Wake-ups from other nodes.
+    subscriber: std::sync::Arc<notify::Subscriber>,
     /// How many messages each session keeps; older ones are trimmed from its stream.
     retained: usize,
 }
@@ -68,7 +71,9 @@ impl RedisStore {
             Ok(()) => tracing::info!(url, "connected to redis"),
             Err(error) => tracing::warn!(url, %error, "redis unreachable; will retry on use"),
         }
+        let subscriber = notify::start(connection.client());
         Ok(RedisStore {
+            subscriber: std::sync::Arc::new(subscriber),
             connection: std::sync::Arc::new(connection),
             retained: retained.max(1),
         })
@@ -77,6 +82,25 @@ impl RedisStore {
 
 #[async_trait]
 impl Store for RedisStore {
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    async fn publish(&self, notification: &Notification) -> Result<(), StoreError> {
+        let payload = serde_json::to_string(notification).map_err(|error| StoreError::Corrupt {
+            key: notify::CHANNEL.into(),
+            detail: error.to_string(),
+        })?;
+        let mut command = redis::cmd("PUBLISH");
+        command.arg(notify::CHANNEL).arg(payload);
+        self.connection.query(notify::CHANNEL, &command).await?;
+        Ok(())
+    }
+
+    fn subscribe(&self) -> Option<tokio::sync::broadcast::Receiver<Notification>> {
+        Some(self.subscriber.sender.subscribe())
+    }
+
     async fn put_order(&self, order: &Order) -> Result<OrderWrite, StoreError> {
         self.store_order(order).await
     }

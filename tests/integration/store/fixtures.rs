@@ -87,6 +87,7 @@ pub fn text(client_msg_id: Option<&str>, text: &str) -> NewMessage {
             text: text.to_string(),
         },
         sent_at: at(0),
+        prompt: None,
     }
 }
 

@@ -86,6 +86,21 @@ impl TestClient {
         }
     }
 
+    /// The next text frame, or `None` when nothing arrives within `wait` or the connection
+    /// ended (for draining what a dying server sent).
+    pub async fn try_recv_for(&mut self, wait: Duration) -> Option<Value> {
+        loop {
+            let next = tokio::time::timeout(wait, self.socket.next())
+                .await
+                .ok()??;
+            match next {
+                Ok(Message::Text(text)) => return serde_json::from_str(&text).ok(),
+                Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+                _ => return None,
+            }
+        }
+    }
+
     /// The next frame, which must be of `kind`.
     pub async fn recv_type(&mut self, kind: &str) -> Value {
         let value = self.recv().await;
