@@ -161,13 +161,14 @@ impl SessionActor {
         if !store.is_shared() {
             return Ok(());
         }
-        let Some(record) = store.session(self.record.id).await? else {
+        let (record, controls) = store.session_state(self.record.id).await?;
+        let Some(record) = record else {
             // The store lost the session (a Redis that kept nothing): never start it over.
             self.is_lost = true;
             return Err(HubError::NotMember);
         };
         self.record = record;
-        if let Some(controls) = store.controls(self.record.id).await? {
+        if let Some(controls) = controls {
             self.controls = controls;
         }
         Ok(())

@@ -430,6 +430,13 @@ pub trait Store: Send + Sync + 'static {
         controls: &SessionControls,
     ) -> Result<(), StoreError>;
     async fn controls(&self, session: SessionId) -> Result<Option<SessionControls>, StoreError>;
+    /// The session and its controls together (one round trip where the store allows).
+    async fn session_state(
+        &self,
+        session: SessionId,
+    ) -> Result<(Option<SessionRecord>, Option<SessionControls>), StoreError> {
+        Ok((self.session(session).await?, self.controls(session).await?))
+    }
     /// Adds settled response records (each buyer message exactly once).
     async fn add_responses(&self, records: &[ResponseRecord]) -> Result<(), StoreError>;
     /// Marks a session as a logistics session (a courier joined it).

@@ -349,6 +349,23 @@ impl Store for RedisStore {
             .await
     }
 
+    async fn session_state(
+        &self,
+        session: SessionId,
+    ) -> Result<(Option<SessionRecord>, Option<SessionControls>), StoreError> {
+        let keys = keys::SessionKeys::new(session);
+        let mut pipe = redis::pipe();
+        pipe.cmd("GET").arg(&keys.record).cmd("GET").arg(&keys.controls);
+        let mut replies = self.connection.pipeline(&keys.record, &pipe).await?.into_iter();
+        let (Some(record), Some(controls)) = (replies.next(), replies.next()) else {
+            return Err(StoreError::Corrupt {
+                key: keys.record,
+                detail: "pipeline answered short".into(),
+            });
+        };
+        Ok((codec::json(&keys.record, record)?, codec::json(&keys.controls, controls)?))
+    }
+
     async fn add_responses(&self, records: &[ResponseRecord]) -> Result<(), StoreError> {
         self.push_responses(records).await
     }
