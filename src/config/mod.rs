@@ -12,9 +12,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+mod console;
 mod rules;
 
 use crate::domain::controls::ControlRules;
+pub use console::ConsoleConfig;
 pub use rules::LogisticsConfig;
 
 /// The prefix of environment overrides.
@@ -48,6 +50,7 @@ pub struct Config {
     pub logistics: LogisticsConfig,
     pub controls: ControlRules,
     pub splice: crate::domain::splice::SpliceRules,
+    pub console: ConsoleConfig,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -109,6 +112,7 @@ struct RawConfig {
     logistics: rules::RawLogistics,
     controls: rules::RawControls,
     splice: rules::RawSplice,
+    console: console::RawConsole,
 }
 
 #[derive(Debug, Deserialize)]
@@ -299,6 +303,7 @@ impl RawConfig {
             logistics: self.logistics.validate()?,
             controls: self.controls.validate()?,
             splice: self.splice.validate()?,
+            console: self.console.validate()?,
         })
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod console;
 pub mod limits;
 pub mod logistics;
 pub mod routing;
@@ -37,6 +38,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/ws", get(ws::upgrade))
+        .merge(console::routes(&state.config.console))
         .route("/healthz", get(admin::healthz))
         .route("/metrics", get(admin::metrics))
         .route(
