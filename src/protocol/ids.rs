@@ -7,7 +7,6 @@
 //! one of these types is always well formed and no raw string is passed around as an id.
 
 use std::fmt;
-use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -27,7 +26,8 @@ pub enum IdError {
     BadCharacter,
 }
 
-fn validate_external(value: &str) -> Result<(), IdError> {
+/// Checks the external-id rule: 1 to 64 ASCII letters, digits, `-`, `_`, `.` or `:`.
+pub fn validate_external(value: &str) -> Result<(), IdError> {
     if value.is_empty() {
         return Err(IdError::Empty);
     }
@@ -41,18 +41,20 @@ fn validate_external(value: &str) -> Result<(), IdError> {
     Ok(())
 }
 
+/// Declares a validated string id newtype (see the module docs). Used here and for routing's
+/// group and tag names, which follow the same rule.
 macro_rules! external_id {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
-        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize)]
         #[serde(try_from = "String", into = "String")]
-        pub struct $name(Arc<str>);
+        pub struct $name(::std::sync::Arc<str>);
 
         impl $name {
             /// Validates and wraps `value`.
-            pub fn new(value: &str) -> Result<Self, IdError> {
-                validate_external(value)?;
-                Ok(Self(Arc::from(value)))
+            pub fn new(value: &str) -> Result<Self, $crate::protocol::ids::IdError> {
+                $crate::protocol::ids::validate_external(value)?;
+                Ok(Self(::std::sync::Arc::from(value)))
             }
 
             pub fn as_str(&self) -> &str {
@@ -61,8 +63,8 @@ macro_rules! external_id {
         }
 
         impl TryFrom<String> for $name {
-            type Error = IdError;
-            fn try_from(value: String) -> Result<Self, IdError> {
+            type Error = $crate::protocol::ids::IdError;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
                 Self::new(&value)
             }
         }
@@ -73,41 +75,42 @@ macro_rules! external_id {
             }
         }
 
-        impl std::str::FromStr for $name {
-            type Err = IdError;
-            fn from_str(value: &str) -> Result<Self, IdError> {
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::protocol::ids::IdError;
+            fn from_str(value: &str) -> Result<Self, Self::Err> {
                 Self::new(value)
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(&self.0)
             }
         }
 
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 write!(f, "{}({:?})", stringify!($name), &*self.0)
             }
         }
 
-        impl JsonSchema for $name {
-            fn schema_name() -> std::borrow::Cow<'static, str> {
+        impl ::schemars::JsonSchema for $name {
+            fn schema_name() -> ::std::borrow::Cow<'static, str> {
                 stringify!($name).into()
             }
 
-            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-                schemars::json_schema!({
+            fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+                ::schemars::json_schema!({
                     "type": "string",
                     "minLength": 1,
-                    "maxLength": MAX_EXTERNAL_ID_LEN,
+                    "maxLength": $crate::protocol::ids::MAX_EXTERNAL_ID_LEN,
                     "pattern": "^[A-Za-z0-9._:-]+$"
                 })
             }
         }
     };
 }
+pub(crate) use external_id;
 
 macro_rules! minted_id {
     ($(#[$meta:meta])* $name:ident) => {
