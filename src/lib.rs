@@ -116,6 +116,12 @@ pub async fn run(
     tasks.spawn(prune_limits(limits, cancel.clone()));
     let app = transport::router(state);
     let stop = cancel.clone();
+    // Chat frames are small and latency matters: no Nagle delay on accepted sockets.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |socket| {
+        if let Err(error) = socket.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY not set");
+        }
+    });
     let serve = axum::serve(listener, app.into_make_service()).with_graceful_shutdown(async move {
         shutdown.await;
         stop.cancel();
