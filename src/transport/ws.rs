@@ -154,10 +154,26 @@ impl Connection {
             End::Close(code, reason) => {
                 let close = self.socket.send(close_message(code, reason));
                 let _ = tokio::time::timeout(CLOSE_TIMEOUT, close).await;
+                self.await_peer_close().await;
                 code
             }
             End::Gone => close::NORMAL,
         }
+    }
+
+    /// The closing handshake: reads (and drops) what the peer still sends until its Close,
+    /// briefly. Dropping a socket with unread input would reset the connection, and the reset
+    /// can overtake our close frame, so the peer would never learn why it was closed.
+    async fn await_peer_close(&mut self) {
+        let drain = async {
+            for _ in 0..64 {
+                match self.socket.recv().await {
+                    None | Some(Ok(Message::Close(_))) => return,
+                    Some(_) => continue,
+                }
+            }
+        };
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, drain).await;
     }
 
     async fn serve(&mut self, expires_at: u64) -> End {
