@@ -355,15 +355,25 @@ impl Store for RedisStore {
     ) -> Result<(Option<SessionRecord>, Option<SessionControls>), StoreError> {
         let keys = keys::SessionKeys::new(session);
         let mut pipe = redis::pipe();
-        pipe.cmd("GET").arg(&keys.record).cmd("GET").arg(&keys.controls);
-        let mut replies = self.connection.pipeline(&keys.record, &pipe).await?.into_iter();
+        pipe.cmd("GET")
+            .arg(&keys.record)
+            .cmd("GET")
+            .arg(&keys.controls);
+        let mut replies = self
+            .connection
+            .pipeline(&keys.record, &pipe)
+            .await?
+            .into_iter();
         let (Some(record), Some(controls)) = (replies.next(), replies.next()) else {
             return Err(StoreError::Corrupt {
                 key: keys.record,
                 detail: "pipeline answered short".into(),
             });
         };
-        Ok((codec::json(&keys.record, record)?, codec::json(&keys.controls, controls)?))
+        Ok((
+            codec::json(&keys.record, record)?,
+            codec::json(&keys.controls, controls)?,
+        ))
     }
 
     async fn add_responses(&self, records: &[ResponseRecord]) -> Result<(), StoreError> {
