@@ -12,6 +12,7 @@
 //! - [`store`]: the `Store` trait, the embedded in-memory store and the Redis store.
 //! - [`config`], [`clock`]: validated configuration and the time source.
 //! - [`cli`]: the offline `classify` and `check` commands.
+//! - [`load`]: the load generator and bare relay of the benchmarks; not used by the hub.
 
 #![forbid(unsafe_code)]
 
@@ -20,6 +21,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod hub;
+pub mod load;
 pub mod protocol;
 pub mod store;
 pub mod transport;

@@ -97,11 +97,7 @@ pub fn write(
 ) {
     let start = out.len();
     // Writing to a String cannot fail.
-    let _ = write!(
-        out,
-        "{}{seq}.{scheduled_ns}.{written_ns}.",
-        sender.letter()
-    );
+    let _ = write!(out, "{}{seq}.{scheduled_ns}.{written_ns}.", sender.letter());
     let written = out.len() - start;
     out.extend(std::iter::repeat_n('x', size.saturating_sub(written)));
 }
@@ -154,7 +150,14 @@ mod tests {
 
     #[test]
     fn other_texts_are_not_payloads() {
-        for text in ["", "hello", "b1.2", "z1.2.3.", "b.2.3.", "快递显示签收了但我没收到"] {
+        for text in [
+            "",
+            "hello",
+            "b1.2",
+            "z1.2.3.",
+            "b.2.3.",
+            "快递显示签收了但我没收到",
+        ] {
             assert_eq!(parse(text), None, "{text:?}");
         }
     }

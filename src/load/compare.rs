@@ -1,0 +1,310 @@
+//! The hub against the bare relay: the ratios issue 8 sets targets for.
+//!
+//! Runs come in pairs (one hub run and one relay run of the same load, interleaved in the same
+//! bench run); each pair gives a ratio and the table shows every pair and the median. Targets:
+//! hub throughput at least 0.8 times the relay's and at least 150,000 messages a second; hub
+//! p99 at 10,000 messages a second at most 1.2 times the relay's; at least 19,000 idle
+//! authenticated connections at no more than 2.5 KB of resident memory each.
+
+use std::fmt::Write as _;
+
+use super::stats::{Report, Summary};
+
+pub const THROUGHPUT_RATIO_TARGET: f64 = 0.8;
+pub const THROUGHPUT_TARGET: f64 = 150_000.0;
+pub const P99_RATIO_TARGET: f64 = 1.2;
+pub const IDLE_CONNECTIONS_TARGET: u64 = 19_000;
+/// Kilobytes (1,000 bytes) of resident memory per idle connection.
+pub const IDLE_KB_TARGET: f64 = 2.5;
+
+/// Resident memory of a server before and after it took idle connections.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IdleMemory {
+    pub connections: u64,
+    pub rss_kib_at_rest: u64,
+    pub rss_kib_loaded: u64,
+}
+
+impl IdleMemory {
+    /// Parses `CONNECTIONS:RSS_KIB_AT_REST:RSS_KIB_LOADED`.
+    pub fn parse(text: &str) -> Result<IdleMemory, String> {
+        let numbers: Vec<u64> = text
+            .split(':')
+            .map(|part| part.trim().parse::<u64>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| format!("{text:?}: expected CONNECTIONS:RSS_KIB:RSS_KIB"))?;
+        match numbers[..] {
+            [connections, rss_kib_at_rest, rss_kib_loaded] => Ok(IdleMemory {
+                connections,
+                rss_kib_at_rest,
+                rss_kib_loaded,
+            }),
+            _ => Err(format!("{text:?}: expected CONNECTIONS:RSS_KIB:RSS_KIB")),
+        }
+    }
+
+    /// Kilobytes (1,000 bytes) per connection beyond the process at rest.
+    pub fn kb_per_connection(&self) -> f64 {
+        let grown = self.rss_kib_loaded.saturating_sub(self.rss_kib_at_rest) as f64 * 1.024;
+        grown / self.connections.max(1) as f64
+    }
+}
+
+/// Everything one bench run measured.
+#[derive(Debug, Clone, Default)]
+pub struct Comparison {
+    /// (hub, relay) pairs at the saturating rate.
+    pub throughput: Vec<(Report, Report)>,
+    /// (hub, relay) pairs at 10,000 messages a second.
+    pub latency: Vec<(Report, Report)>,
+    pub idle_hub: Option<IdleMemory>,
+    pub idle_relay: Option<IdleMemory>,
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    let middle = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[middle]
+    } else {
+        (values[middle - 1] + values[middle]) / 2.0
+    }
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "MISSED" }
+}
+
+fn cpu(summary: &Summary) -> String {
+    summary
+        .cpu_us_per_msg
+        .map_or("-".to_string(), |cpu| format!("{cpu:.2}"))
+}
+
+impl Comparison {
+    /// Whether every run was free of errors and setup failures, and of losses where it drained.
+    /// A run that stopped with a backlog in flight (saturating load, or a server slower than
+    /// the fixed rate) is not judged on losses: its backlog is shown as such instead.
+    pub fn is_clean(&self) -> bool {
+        self.throughput
+            .iter()
+            .chain(&self.latency)
+            .flat_map(|(hub, relay)| [hub, relay])
+            .all(|report| {
+                let lossless = !report.drained || (report.lost == 0 && report.unacked == 0);
+                report.is_clean_saturated() && lossless
+            })
+    }
+
+    /// A Markdown report: per-pair figures, medians, ratios and targets.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        self.render_pairs(&mut out, "Throughput (saturating load)", &self.throughput);
+        self.render_pairs(&mut out, "Latency at a fixed rate", &self.latency);
+        self.render_targets(&mut out);
+        out
+    }
+
+    fn render_pairs(&self, out: &mut String, title: &str, pairs: &[(Report, Report)]) {
+        if pairs.is_empty() {
+            return;
+        }
+        let _ = writeln!(out, "#### {title}\n");
+        let _ = writeln!(
+            out,
+            "| run | server | offered msg/s | in msg/s | delivered msg/s | p50 µs | p99 µs | p99.9 µs | p99 from write µs | CPU µs/msg | cores busy | errors | lost |"
+        );
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        for (index, (hub, relay)) in pairs.iter().enumerate() {
+            for report in [hub, relay] {
+                let s = report.summary();
+                let errors: u64 = report.errors.values().sum();
+                let lost = report.lost + report.unacked;
+                let lost = if report.drained {
+                    lost.to_string()
+                } else {
+                    format!("{lost} in flight")
+                };
+                let cores = s
+                    .server_cores
+                    .map_or("-".to_string(), |c| format!("{c:.2}"));
+                // A run whose every measured message was still queued when it stopped has no
+                // latency to show.
+                let measured = report.latencies().scheduled.count() > 0;
+                let us = |value: u64| {
+                    if measured {
+                        value.to_string()
+                    } else {
+                        "-".to_string()
+                    }
+                };
+                let _ = writeln!(
+                    out,
+                    "| {run} | {server} | {offered:.0} | {inr:.0} | {del:.0} | {p50} | {p99} | {p999} | {wp99} | {cpu} | {cores} | {errors} | {lost} |",
+                    run = index + 1,
+                    server = report.target,
+                    offered = report.offered_rate,
+                    inr = s.in_per_s,
+                    del = s.delivered_per_s,
+                    p50 = us(s.p50_us),
+                    p99 = us(s.p99_us),
+                    p999 = us(s.p999_us),
+                    wp99 = us(s.written_p99_us),
+                    cpu = cpu(&s),
+                );
+            }
+        }
+        out.push('\n');
+    }
+
+    fn render_targets(&self, out: &mut String) {
+        let _ = writeln!(out, "#### Ratios and targets\n");
+        let _ = writeln!(out, "| figure | value | target | verdict |");
+        let _ = writeln!(out, "|---|---|---|---|");
+        let mut row = |figure: &str, value: String, target: &str, met: Option<bool>| {
+            let verdict = met.map_or("-", verdict);
+            let _ = writeln!(out, "| {figure} | {value} | {target} | {verdict} |");
+        };
+        if !self.throughput.is_empty() {
+            let ratios = pair_values(&self.throughput, |h, r| h.in_per_s / r.in_per_s);
+            let hub_rate = median(side(&self.throughput, true, |s| s.in_per_s));
+            let relay_rate = median(side(&self.throughput, false, |s| s.in_per_s));
+            let ratio = median(ratios.clone());
+            let each = ratios.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>();
+            row(
+                "hub / relay throughput (median of pairs)",
+                format!("{ratio:.2} ({})", each.join(", ")),
+                "≥ 0.8",
+                Some(ratio >= THROUGHPUT_RATIO_TARGET),
+            );
+            row(
+                "hub throughput in, msg/s (median)",
+                format!("{hub_rate:.0} (relay {relay_rate:.0})"),
+                "≥ 150,000",
+                Some(hub_rate >= THROUGHPUT_TARGET),
+            );
+            let hub_cpu = median(side_cpu(&self.throughput, true));
+            let relay_cpu = median(side_cpu(&self.throughput, false));
+            row(
+                "CPU µs per message at saturation, hub / relay",
+                format!(
+                    "{hub_cpu:.2} / {relay_cpu:.2} ({:.2}×)",
+                    hub_cpu / relay_cpu
+                ),
+                "reported",
+                None,
+            );
+        }
+        if !self.latency.is_empty() {
+            let ratios = pair_values(&self.latency, |h, r| h.p99_us as f64 / r.p99_us as f64);
+            let ratio = median(ratios.clone());
+            let each = ratios.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>();
+            row(
+                "hub / relay p99 at the fixed rate (median of pairs)",
+                format!("{ratio:.2} ({})", each.join(", ")),
+                "≤ 1.2",
+                Some(ratio <= P99_RATIO_TARGET),
+            );
+            let written = pair_values(&self.latency, |h, r| {
+                h.written_p99_us as f64 / r.written_p99_us as f64
+            });
+            row(
+                "same, p99 measured from the write instead of the schedule",
+                format!("{:.2}", median(written)),
+                "reported",
+                None,
+            );
+            let hub_cpu = median(side_cpu(&self.latency, true));
+            let relay_cpu = median(side_cpu(&self.latency, false));
+            row(
+                "CPU µs per message at the fixed rate, hub / relay",
+                format!("{hub_cpu:.2} / {relay_cpu:.2}"),
+                "reported",
+                None,
+            );
+        }
+        if let Some(hub) = self.idle_hub {
+            row(
+                "idle authenticated connections held by one hub",
+                hub.connections.to_string(),
+                "≥ 19,000",
+                Some(hub.connections >= IDLE_CONNECTIONS_TARGET),
+            );
+            row(
+                "hub resident memory per idle connection, KB",
+                format!("{:.2}", hub.kb_per_connection()),
+                "≤ 2.5",
+                Some(hub.kb_per_connection() <= IDLE_KB_TARGET),
+            );
+        }
+        if let Some(relay) = self.idle_relay {
+            row(
+                "relay resident memory per idle connection, KB",
+                format!(
+                    "{:.2} ({} connections)",
+                    relay.kb_per_connection(),
+                    relay.connections
+                ),
+                "reported",
+                None,
+            );
+        }
+    }
+}
+
+fn pair_values(pairs: &[(Report, Report)], f: impl Fn(&Summary, &Summary) -> f64) -> Vec<f64> {
+    pairs
+        .iter()
+        .map(|(hub, relay)| f(&hub.summary(), &relay.summary()))
+        .collect()
+}
+
+fn side(pairs: &[(Report, Report)], hub: bool, f: impl Fn(&Summary) -> f64) -> Vec<f64> {
+    pairs
+        .iter()
+        .map(|(h, r)| f(&if hub { h } else { r }.summary()))
+        .collect()
+}
+
+fn side_cpu(pairs: &[(Report, Report)], hub: bool) -> Vec<f64> {
+    side(pairs, hub, |s| s.cpu_us_per_msg.unwrap_or(f64::NAN))
+        .into_iter()
+        .filter(|v| !v.is_nan())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_memory_parses_and_divides() {
+        let idle = IdleMemory::parse("1000:10000:12000").expect("parse");
+        assert!((idle.kb_per_connection() - 2.048).abs() < 1e-9);
+        assert!(IdleMemory::parse("1000:10000").is_err());
+        assert!(IdleMemory::parse("a:b:c").is_err());
+    }
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(median(Vec::new()).is_nan());
+    }
+
+    #[test]
+    fn a_comparison_renders_its_targets() {
+        let comparison = Comparison {
+            idle_hub: Some(IdleMemory::parse("19000:20000:80000").expect("parse")),
+            ..Comparison::default()
+        };
+        let text = comparison.render();
+        assert!(text.contains(
+            "| idle authenticated connections held by one hub | 19000 | ≥ 19,000 | met |"
+        ));
+        assert!(text.contains("MISSED"), "{text}");
+    }
+}
