@@ -72,7 +72,10 @@ pub async fn upgrade(
         .write_buffer_size(0)
         .max_write_buffer_size(max_bytes * 4)
         .max_message_size(max_bytes)
-        .max_frame_size(max_bytes)
+        // A frame up to twice the limit is read whole and then refused as too long (1009):
+        // refusing it from its header would leave its payload unread, and closing a socket
+        // with unread input resets the connection before the peer reads the close code.
+        .max_frame_size(max_bytes * 2)
         .on_upgrade(move |socket| {
             // Tracked, so shutdown waits for the connection to close.
             tasks.track_future(run_connection(state, socket, identity, expires_at))
