@@ -149,3 +149,19 @@ async fn prune_limits(limits: Limits, cancel: CancellationToken) {
         }
     }
 }
+
+/// Resolves on SIGINT or SIGTERM (SIGINT only where there is no SIGTERM).
+pub async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {},
+                _ = terminate.recv() => {},
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -254,7 +254,11 @@ fn hold_idle(args: IdleArgs) -> anyhow::Result<bool> {
             eprintln!("loadgen: writing {}: {error}", path.display());
         }
     };
-    let report = runtime(common.threads)?.block_on(idle::run(&config, ready, stop_signal()))?;
+    let report = runtime(common.threads)?.block_on(idle::run(
+        &config,
+        ready,
+        logistics_bridge::stop_signal(),
+    ))?;
     println!(
         "idle: connected {}, failed {}, dropped by the server {}",
         report.connected, report.failed, report.dropped
@@ -296,20 +300,4 @@ fn read_report(path: &PathBuf) -> anyhow::Result<Report> {
 fn write_report(path: &PathBuf, report: &Report) -> anyhow::Result<()> {
     let text = serde_json::to_string(report)?;
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
-}
-
-/// SIGINT or SIGTERM.
-async fn stop_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut terminate) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {},
-                _ = terminate.recv() => {},
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
 }

@@ -66,23 +66,7 @@ fn main() -> anyhow::Result<()> {
             .await
             .with_context(|| format!("binding {}", args.bind))?;
         println!("listening on {}", listener.local_addr()?);
-        relay::serve(listener, config, stop_signal()).await?;
+        relay::serve(listener, config, logistics_bridge::stop_signal()).await?;
         Ok(())
     })
-}
-
-/// SIGINT or SIGTERM.
-async fn stop_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut terminate) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {},
-                _ = terminate.recv() => {},
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
 }
