@@ -107,14 +107,14 @@ pub async fn run(
     );
     let limits = Limits::new(&config.limits);
     let grace = config.server.shutdown_grace;
-    let state = AppState {
+    let state = AppState::new(crate::transport::AppStateInner {
         hub,
         auth: Authenticator::new(&config.auth.secret, config.auth.leeway),
         config: Arc::new(config),
         limits: limits.clone(),
         shutdown: cancel.clone(),
         tasks: tasks.clone(),
-    };
+    });
     tasks.spawn(prune_limits(limits, cancel.clone()));
     let app = transport::router(state);
     let stop = cancel.clone();

@@ -12,6 +12,7 @@ pub mod frames;
 pub mod metrics;
 mod nodes;
 mod open;
+pub mod outbox;
 pub mod registry;
 mod routing;
 pub mod session;
@@ -195,7 +196,7 @@ impl Hub {
     pub async fn connect(
         &self,
         identity: Identity,
-    ) -> Result<(Arc<ConnectionHandle>, tokio::sync::mpsc::Receiver<Outbound>), HubError> {
+    ) -> Result<(Arc<ConnectionHandle>, outbox::Receiver<Outbound>), HubError> {
         // A store outage does not refuse the connection: the welcome goes out without the
         // session list, followed by an `unavailable` error, and requests work once it is back.
         let sessions = self.inner.store.sessions_of(&identity.user).await;

@@ -9,8 +9,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use tokio::sync::mpsc;
-use tokio::sync::mpsc::error::TrySendError;
+use super::outbox::TrySendError;
 use tokio_util::sync::CancellationToken;
 
 use crate::hub::Identity;
@@ -49,7 +48,7 @@ pub enum Outbound {
 pub struct ConnectionHandle {
     pub id: u64,
     pub identity: Identity,
-    outbox: mpsc::Sender<Outbound>,
+    outbox: super::outbox::Sender<Outbound>,
     overflowed: CancellationToken,
 }
 
@@ -86,8 +85,8 @@ impl Registry {
         &self,
         identity: Identity,
         capacity: usize,
-    ) -> (Arc<ConnectionHandle>, mpsc::Receiver<Outbound>) {
-        let (outbox, receiver) = mpsc::channel(capacity);
+    ) -> (Arc<ConnectionHandle>, super::outbox::Receiver<Outbound>) {
+        let (outbox, receiver) = super::outbox::channel(capacity);
         let handle = Arc::new(ConnectionHandle {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             identity,

@@ -13,7 +13,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::SinkExt;
 use governor::DefaultDirectRateLimiter;
-use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 use tracing::Instrument;
 
@@ -24,6 +23,8 @@ use crate::hub::{HubError, Identity, Reply, frames};
 use crate::protocol::ids::{RequestId, SessionId};
 use crate::protocol::{ClientMessage, ErrorCode, Role, ServerMessage, close};
 
+/// Bytes of frames gathered before they are written to the socket (a flush writes them too).
+const WRITE_BUFFER: usize = 16 * 1024;
 /// Frames written before one flush, at most.
 const WRITE_BATCH: usize = 64;
 /// How long the closing frame may take to write before the socket is simply dropped.
@@ -68,9 +69,12 @@ pub async fn upgrade(
     let max_bytes = state.config.server.max_message_bytes;
     let tasks = state.tasks.clone();
     upgrade
-        .read_buffer_size(4096)
-        .write_buffer_size(0)
-        .max_write_buffer_size(max_bytes * 4)
+        // tungstenite zero-fills its whole read buffer on the first read, so every idle
+        // connection keeps it resident: 256 bytes reads a typical chat frame in one go.
+        .read_buffer_size(256)
+        // Frames fed between two flushes go out in one write(2) instead of one each.
+        .write_buffer_size(WRITE_BUFFER)
+        .max_write_buffer_size(WRITE_BUFFER + max_bytes * 4)
         .max_message_size(max_bytes)
         // A frame up to twice the limit is read whole and then refused as too long (1009):
         // refusing it from its header would leave its payload unread, and closing a socket
@@ -103,7 +107,8 @@ async fn run_connection(state: AppState, socket: WebSocket, identity: Identity, 
             }
         };
         let state_write_timeout = state.config.server.idle_timeout;
-        let connection = Connection {
+        // Boxed: the task would otherwise hold this struct twice (as `run`'s argument and local).
+        let connection = Box::new(Connection {
             limiter: state.limits.for_connection(),
             state,
             socket,
@@ -113,7 +118,7 @@ async fn run_connection(state: AppState, socket: WebSocket, identity: Identity, 
             bad_frames: 0,
             last_heard: Instant::now(),
             write_timeout: state_write_timeout,
-        };
+        });
         let code = connection.run(expires_at).await;
         tracing::debug!(code, "connection closed");
         hub.disconnect(&handle).await;
@@ -133,7 +138,7 @@ struct Connection {
     state: AppState,
     socket: WebSocket,
     handle: Arc<ConnectionHandle>,
-    outbox: mpsc::Receiver<Outbound>,
+    outbox: crate::hub::outbox::Receiver<Outbound>,
     /// Per session, the last `seq` written: older ones are skipped, skipped-over ones are read
     /// from the log first, so each member gets every message once and in order.
     delivered: HashMap<SessionId, u64>,
@@ -151,7 +156,7 @@ enum End {
 
 impl Connection {
     /// Runs until the connection ends; returns the close code used.
-    async fn run(mut self, expires_at: u64) -> u16 {
+    async fn run(mut self: Box<Self>, expires_at: u64) -> u16 {
         let end = self.serve(expires_at).await;
         match end {
             End::Close(code, reason) => {
@@ -195,7 +200,9 @@ impl Connection {
                 () = &mut expiry => Err(End::Close(close::POLICY, "token expired")),
                 _ = pings.tick() => self.ping(server.idle_timeout).await,
                 outbound = self.outbox.recv() => self.write_batch(outbound).await,
-                frame = self.socket.recv() => self.read(frame).await,
+                // Boxed: reading a frame can run the whole hub (`Hub::handle`); inline, that state
+                // would be part of every idle connection's task.
+                frame = self.socket.recv() => Box::pin(self.read(frame)).await,
             };
             if let Err(end) = step {
                 return end;
@@ -218,7 +225,7 @@ impl Connection {
         };
         self.write_one(first).await?;
         for _ in 1..WRITE_BATCH {
-            let Ok(next) = self.outbox.try_recv() else {
+            let Some(next) = self.outbox.try_recv() else {
                 break;
             };
             self.write_one(next).await?;
