@@ -44,8 +44,9 @@ use crate::transport::limits::Limits;
 /// Why `run` could not start or finish.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("store kind {0:?} is not available in this build")]
-    UnsupportedStore(&'static str),
+    /// The configured store cannot be used (a Redis URL the client cannot parse).
+    #[error("store: {0}")]
+    Store(#[from] store::StoreError),
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -67,11 +68,7 @@ impl Parts {
         let store: Arc<dyn Store> = match &config.store {
             StoreConfig::Memory => Arc::new(MemoryStore::new(retained)),
             StoreConfig::Redis { url } => {
-                let store = store::RedisStore::connect(url, retained).await;
-                let invalid = |error: store::StoreError| {
-                    std::io::Error::new(std::io::ErrorKind::InvalidInput, error.to_string())
-                };
-                Arc::new(store.map_err(invalid)?)
+                Arc::new(store::RedisStore::connect(url, retained).await?)
             }
         };
         Ok(Parts {
