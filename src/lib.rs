@@ -26,6 +26,12 @@ pub mod protocol;
 pub mod store;
 pub mod transport;
 
+/// The hash map of the hub's hot paths (connections by user, running sessions, what each
+/// connection delivered): looked up on every message, where SipHash showed in profiles.
+/// foldhash's `RandomState` is seeded per process and per map, so ids that clients choose
+/// still cannot be picked to collide.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
 use std::future::Future;
 use std::sync::Arc;
 

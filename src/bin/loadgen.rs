@@ -20,6 +20,10 @@ use logistics_bridge::load::generator::{self, RunConfig};
 use logistics_bridge::load::idle::{self, IdleConfig};
 use logistics_bridge::load::stats::Report;
 
+/// The same allocator as the servers: the generator shares their machine.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     version,

@@ -10,6 +10,10 @@ use clap::Parser;
 
 use logistics_bridge::load::relay::{self, RelayConfig};
 
+/// The same allocator as the hub, so that the yardstick runs on the same stack.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(version, about = "Bare WebSocket relay: the yardstick for the hub")]
 struct Args {

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::{ConfigError, duration, in_range, invalid};
 use crate::domain::controls::ControlRules;
 use crate::domain::controls::marketing::{
-    DEFAULT_ITEM_LINK_PATTERNS, DEFAULT_KEYWORDS, MarketingRules,
+    DEFAULT_ITEM_LINK_PATTERNS, DEFAULT_KEYWORDS, MarketingRules, MarketingWords,
 };
 use crate::domain::eligibility::EligibilityRules;
 use crate::domain::order::Carrier;
@@ -133,8 +133,7 @@ impl RawControls {
             )? as u32,
             response_window: window,
             marketing: MarketingRules {
-                keywords: self.marketing_keywords,
-                item_link_patterns: self.marketing_link_patterns,
+                words: MarketingWords::new(&self.marketing_keywords, &self.marketing_link_patterns),
                 daily_limit: in_range(
                     "controls.marketing_daily_limit",
                     self.marketing_daily_limit,

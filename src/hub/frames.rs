@@ -1,22 +1,22 @@
 //! Encoding server messages into frames, once per message however many receive it.
 
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
 use crate::hub::registry::Frame;
 use crate::hub::{HubError, Identity};
-use crate::protocol::ids::{RequestId, SessionId};
+use crate::protocol::ids::{MessageId, RequestId, SessionId};
+use crate::protocol::server::Body;
 use crate::protocol::{ErrorCode, Member, ServerMessage};
 use crate::store::StoredMessage;
 
 /// Encodes a server message. Our types always serialise; should one ever fail, the client
 /// gets an `internal` error frame rather than nothing.
 pub fn encode(message: &ServerMessage) -> Frame {
-    match serde_json::to_string(message) {
-        Ok(text) => Frame::from(text),
-        Err(error) => {
-            tracing::error!(%error, "server message did not serialise");
-            Frame::from(r#"{"type":"error","code":"internal","message":"internal error"}"#)
-        }
-    }
+    encode_borrowed(message)
 }
+
+const INTERNAL_ERROR: &str = r#"{"type":"error","code":"internal","message":"internal error"}"#;
 
 pub fn welcome(identity: &Identity, sessions: Vec<SessionId>) -> Frame {
     encode(&ServerMessage::Welcome {
@@ -27,15 +27,7 @@ pub fn welcome(identity: &Identity, sessions: Vec<SessionId>) -> Frame {
 }
 
 pub fn message(session_id: SessionId, stored: &StoredMessage, prompt: Option<bool>) -> Frame {
-    encode(&ServerMessage::Message {
-        session_id,
-        seq: stored.seq,
-        msg_id: stored.msg_id,
-        sender: stored.sender.clone(),
-        body: stored.body.clone(),
-        sent_at: stored.sent_at,
-        prompt,
-    })
+    message_as(session_id, stored, &stored.sender, prompt)
 }
 
 /// A message frame showing `sender` as given (shop agents see a courier as the shop's
@@ -46,15 +38,41 @@ pub fn message_as(
     sender: &Member,
     prompt: Option<bool>,
 ) -> Frame {
-    encode(&ServerMessage::Message {
+    encode_borrowed(&MessageFrame {
         session_id,
         seq: stored.seq,
         msg_id: stored.msg_id,
-        sender: sender.clone(),
-        body: stored.body.clone(),
-        sent_at: stored.sent_at,
+        sender,
+        body: &stored.body,
+        sent_at: &stored.sent_at,
         prompt,
     })
+}
+
+/// `ServerMessage::Message` by reference: the hub encodes one per delivered message, and
+/// building the owned enum would copy the text and the sender first. A test holds the two
+/// encodings equal.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "message")]
+struct MessageFrame<'a> {
+    session_id: SessionId,
+    seq: u64,
+    msg_id: MessageId,
+    sender: &'a Member,
+    body: &'a Body,
+    sent_at: &'a DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prompt: Option<bool>,
+}
+
+fn encode_borrowed(message: &impl Serialize) -> Frame {
+    match serde_json::to_string(message) {
+        Ok(text) => Frame::from(text),
+        Err(error) => {
+            tracing::error!(%error, "server message did not serialise");
+            Frame::from(INTERNAL_ERROR)
+        }
+    }
 }
 
 pub fn ack(session_id: SessionId, request_id: Option<RequestId>, stored: &StoredMessage) -> Frame {
@@ -115,4 +133,55 @@ pub fn peer_error(
         code,
         message,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::ids::{ClientMsgId, UserId};
+    use crate::protocol::server::SenderRole;
+
+    fn stored(body: Body) -> StoredMessage {
+        StoredMessage {
+            seq: 7,
+            msg_id: MessageId::new(),
+            client_msg_id: Some(ClientMsgId::new("c-1").expect("valid id")),
+            sender: Member {
+                user: UserId::new("b1").expect("valid id"),
+                role: SenderRole::Buyer,
+                carrier: None,
+            },
+            body,
+            sent_at: chrono::Utc::now(),
+            prompt: Some(true),
+        }
+    }
+
+    #[test]
+    fn the_borrowed_message_frame_encodes_as_the_protocol_type() {
+        let session_id = SessionId::new();
+        let bodies = [
+            Body::Text {
+                text: "包裹还没到 \"quoted\" \n".into(),
+            },
+            Body::OrderCard {
+                order_id: crate::protocol::ids::OrderId::new("o-1").expect("valid id"),
+            },
+        ];
+        for body in bodies {
+            let stored = stored(body);
+            for prompt in [None, Some(false), Some(true)] {
+                let owned = encode(&ServerMessage::Message {
+                    session_id,
+                    seq: stored.seq,
+                    msg_id: stored.msg_id,
+                    sender: stored.sender.clone(),
+                    body: stored.body.clone(),
+                    sent_at: stored.sent_at,
+                    prompt,
+                });
+                assert_eq!(message(session_id, &stored, prompt), owned);
+            }
+        }
+    }
 }

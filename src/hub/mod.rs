@@ -18,7 +18,6 @@ mod routing;
 pub mod session;
 mod splice;
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
@@ -117,7 +116,7 @@ struct HubInner {
     registry: Registry,
     metrics: Metrics,
     /// Running session actors. Held only for map operations.
-    sessions: Mutex<HashMap<SessionId, SessionSender>>,
+    sessions: Mutex<crate::FastMap<SessionId, SessionSender>>,
     /// Serialises `open` per (buyer, shop) stripe, so one buyer never gets two sessions with one
     /// shop. A tokio mutex because the critical section awaits the store; striped to stay small.
     opening: Vec<tokio::sync::Mutex<()>>,

@@ -1,16 +1,14 @@
 //! Who is connected: each user's live connections and their outboxes.
 //!
 //! An outbox is a bounded queue of encoded frames that the connection's task writes to its
-//! socket. Policy for a slow reader: pushing never waits; when an outbox is full the connection
-//! is marked overflowed and its task closes it with 4001. The client resumes from its last `seq`
+//! socket. Policy for a slow reader: pushing never waits; when an outbox is full it is marked
+//! overflowed and the connection's task closes the connection with 4001. The client resumes from its last `seq`
 //! on reconnect, so a slow reader loses nothing, and nobody else waits for it.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use super::outbox::TrySendError;
-use tokio_util::sync::CancellationToken;
 
 use crate::hub::Identity;
 use crate::protocol::ids::{SessionId, UserId};
@@ -49,7 +47,6 @@ pub struct ConnectionHandle {
     pub id: u64,
     pub identity: Identity,
     outbox: super::outbox::Sender<Outbound>,
-    overflowed: CancellationToken,
 }
 
 impl ConnectionHandle {
@@ -58,17 +55,13 @@ impl ConnectionHandle {
     pub fn push(&self, outbound: Outbound) -> bool {
         match self.outbox.try_send(outbound) {
             Ok(()) => true,
-            Err(TrySendError::Full(_)) => {
-                self.overflowed.cancel();
-                false
-            }
-            Err(TrySendError::Closed(_)) => false,
+            Err(TrySendError::Full(_) | TrySendError::Closed(_)) => false,
         }
     }
 
-    /// Resolves when the outbox overflowed.
-    pub fn overflowed(&self) -> &CancellationToken {
-        &self.overflowed
+    /// Whether the outbox ever overflowed (the connection is then closing as a slow reader).
+    pub fn is_overflowed(&self) -> bool {
+        self.outbox.is_overflowed()
     }
 }
 
@@ -76,7 +69,7 @@ impl ConnectionHandle {
 pub struct Registry {
     next_id: AtomicU64,
     /// Held only for map operations, never across an await.
-    users: RwLock<HashMap<UserId, Vec<Arc<ConnectionHandle>>>>,
+    users: RwLock<crate::FastMap<UserId, Vec<Arc<ConnectionHandle>>>>,
 }
 
 impl Registry {
@@ -91,7 +84,6 @@ impl Registry {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             identity,
             outbox,
-            overflowed: CancellationToken::new(),
         });
         let mut users = self.users.write().unwrap_or_else(PoisonError::into_inner);
         let list = users.entry(handle.identity.user.clone()).or_default();
@@ -123,6 +115,14 @@ impl Registry {
     pub fn is_connected(&self, user: &UserId) -> bool {
         let users = self.users.read().unwrap_or_else(PoisonError::into_inner);
         users.contains_key(user)
+    }
+
+    /// Whether `user` has a live connection other than `skip`.
+    pub fn has_connections(&self, user: &UserId, skip: Option<u64>) -> bool {
+        let users = self.users.read().unwrap_or_else(PoisonError::into_inner);
+        users
+            .get(user)
+            .is_some_and(|list| list.iter().any(|c| Some(c.id) != skip))
     }
 
     /// Pushes to every live connection.
@@ -166,9 +166,9 @@ mod tests {
         let frame = Outbound::Frame(Frame::from("x"));
         assert!(handle.push(frame.clone()));
         assert!(handle.push(frame.clone()));
-        assert!(!handle.overflowed().is_cancelled());
+        assert!(!handle.is_overflowed());
         assert!(!handle.push(frame));
-        assert!(handle.overflowed().is_cancelled());
+        assert!(handle.is_overflowed());
     }
 
     #[test]

@@ -388,25 +388,39 @@ impl SessionActor {
     }
 
     /// Pushes a stored message to every member's connections, except the sending connection,
-    /// which got an ack instead.
+    /// which got an ack instead. Each audience's frame is encoded once, and only when one of
+    /// its members is connected here.
     pub(super) fn deliver(&self, stored: &StoredMessage, skip_connection: Option<u64>) {
         let session = self.record.id;
-        let plain = frames::message(session, stored, None);
-        let sender = self.record.member(&stored.sender.user);
-        let shop_sender = sender.map_or(stored.sender.clone(), |s| s.view_for(SenderRole::Agent));
-        let for_shop = frames::message_as(session, stored, &shop_sender, stored.prompt);
         let registry = &self.hub.inner.registry;
+        let (mut plain, mut for_shop) = (None, None);
         for member in &self.record.members {
+            if !registry.has_connections(&member.user, skip_connection) {
+                continue;
+            }
             let frame = match member.role {
-                SenderRole::Agent => for_shop.clone(),
-                _ => plain.clone(),
+                SenderRole::Agent => for_shop.get_or_insert_with(|| self.shop_frame(stored)),
+                _ => plain.get_or_insert_with(|| frames::message(session, stored, None)),
             };
             let outbound = Outbound::Message {
                 session_id: session,
                 seq: stored.seq,
-                frame,
+                frame: frame.clone(),
             };
             registry.push_to_user(&member.user, &outbound, skip_connection);
+        }
+    }
+
+    /// The message as the shop side sees it: with its `prompt`, and a courier shown as the
+    /// shop's logistics sub-account.
+    fn shop_frame(&self, stored: &StoredMessage) -> crate::hub::registry::Frame {
+        let session = self.record.id;
+        match self.record.member(&stored.sender.user) {
+            Some(sender) if sender.sub_account.is_some() => {
+                let seen = sender.view_for(SenderRole::Agent);
+                frames::message_as(session, stored, &seen, stored.prompt)
+            }
+            _ => frames::message(session, stored, stored.prompt),
         }
     }
 

@@ -3,7 +3,6 @@
 //! Reading, writing, pings, token expiry and shutdown meet in one `select!`. Frames queued for
 //! the connection are written in batches with one flush per batch.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,11 +12,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::SinkExt;
 use governor::DefaultDirectRateLimiter;
-use tokio::time::{Instant, MissedTickBehavior};
-use tracing::Instrument;
+use tokio::time::Instant;
 
 use super::AppState;
 use super::auth::{self, AuthError};
+use crate::hub::outbox::Next;
 use crate::hub::registry::{ConnectionHandle, Frame, Outbound};
 use crate::hub::{HubError, Identity, Reply, frames};
 use crate::protocol::ids::{RequestId, SessionId};
@@ -67,7 +66,14 @@ pub async fn upgrade(
         return (StatusCode::FORBIDDEN, "admin tokens are for the HTTP API").into_response();
     }
     let max_bytes = state.config.server.max_message_bytes;
-    let tasks = state.tasks.clone();
+    // One box holds what the connection starts from: the closure and the task stay small, and
+    // every idle connection keeps its task for as long as it lives.
+    let upgraded = Box::new(Upgraded {
+        tasks: state.tasks.clone(),
+        state,
+        identity,
+        expires_at,
+    });
     upgrade
         // tungstenite zero-fills its whole read buffer on the first read, so every idle
         // connection keeps it resident: 256 bytes reads a typical chat frame in one go.
@@ -82,7 +88,8 @@ pub async fn upgrade(
         .max_frame_size(max_bytes * 2)
         .on_upgrade(move |socket| {
             // Tracked, so shutdown waits for the connection to close.
-            tasks.track_future(run_connection(state, socket, identity, expires_at))
+            let tasks = upgraded.tasks.clone();
+            tasks.track_future(run_connection(upgraded, socket))
         })
 }
 
@@ -91,40 +98,26 @@ fn unauthorized(error: &AuthError) -> Response {
     (StatusCode::UNAUTHORIZED, headers, error.to_string()).into_response()
 }
 
-async fn run_connection(state: AppState, socket: WebSocket, identity: Identity, expires_at: u64) {
-    let span = tracing::info_span!("connection", user = %identity.user, role = ?identity.role);
-    async move {
-        let hub = state.hub.clone();
-        let (handle, outbox) = match hub.connect(identity).await {
-            Ok(connected) => connected,
-            Err(error) => {
-                tracing::warn!(%error, "connection refused by the hub");
-                let mut socket = socket;
-                let _ = socket
-                    .send(close_message(close::INTERNAL, "internal error"))
-                    .await;
-                return;
-            }
-        };
-        let state_write_timeout = state.config.server.idle_timeout;
-        // Boxed: the task would otherwise hold this struct twice (as `run`'s argument and local).
-        let connection = Box::new(Connection {
-            limiter: state.limits.for_connection(),
-            state,
-            socket,
-            handle: Arc::clone(&handle),
-            outbox,
-            delivered: HashMap::new(),
-            bad_frames: 0,
-            last_heard: Instant::now(),
-            write_timeout: state_write_timeout,
-        });
-        let code = connection.run(expires_at).await;
-        tracing::debug!(code, "connection closed");
-        hub.disconnect(&handle).await;
-    }
-    .instrument(span)
-    .await;
+/// Who the token says is on an upgraded socket.
+struct Upgraded {
+    state: AppState,
+    tasks: tokio_util::task::TaskTracker,
+    identity: Identity,
+    expires_at: u64,
+}
+
+/// The connection's task. Registering and unregistering with the hub run once each, so their
+/// futures are boxed rather than laid out in every idle connection's task.
+/// No tracing span per connection: one costs a few hundred bytes for the connection's life.
+async fn run_connection(upgraded: Box<Upgraded>, socket: WebSocket) {
+    let hub = upgraded.state.hub.clone();
+    let Some(connection) = Box::pin(Connection::start(upgraded, socket)).await else {
+        return;
+    };
+    let handle = Arc::clone(&connection.handle);
+    let code = connection.run().await;
+    tracing::debug!(user = %handle.identity.user, code, "connection closed");
+    Box::pin(hub.disconnect(&handle)).await;
 }
 
 fn close_message(code: u16, reason: &str) -> Message {
@@ -141,11 +134,13 @@ struct Connection {
     outbox: crate::hub::outbox::Receiver<Outbound>,
     /// Per session, the last `seq` written: older ones are skipped, skipped-over ones are read
     /// from the log first, so each member gets every message once and in order.
-    delivered: HashMap<SessionId, u64>,
-    limiter: DefaultDirectRateLimiter,
+    delivered: crate::FastMap<SessionId, u64>,
+    /// Made on the first frame the client sends: an idle connection needs none.
+    limiter: Option<Box<DefaultDirectRateLimiter>>,
     bad_frames: u32,
     last_heard: Instant,
-    write_timeout: Duration,
+    /// When the token expires (seconds since the epoch).
+    expires_at: u64,
 }
 
 /// Why the loop ended: the close code to send, or none when the peer already went.
@@ -155,9 +150,44 @@ enum End {
 }
 
 impl Connection {
+    /// Registers with the hub; refused, the socket is closed with 1011.
+    async fn start(upgraded: Box<Upgraded>, mut socket: WebSocket) -> Option<Box<Connection>> {
+        let Upgraded {
+            state,
+            identity,
+            expires_at,
+            ..
+        } = *upgraded;
+        let user = identity.user.clone();
+        let (handle, outbox) = match state.hub.connect(identity).await {
+            Ok(connected) => connected,
+            Err(error) => {
+                tracing::warn!(%error, %user, "connection refused by the hub");
+                let close = close_message(close::INTERNAL, "internal error");
+                let _ = socket.send(close).await;
+                return None;
+            }
+        };
+        Some(Box::new(Connection {
+            limiter: None,
+            state,
+            socket,
+            handle,
+            outbox,
+            delivered: crate::FastMap::default(),
+            bad_frames: 0,
+            last_heard: Instant::now(),
+            expires_at,
+        }))
+    }
+
     /// Runs until the connection ends; returns the close code used.
-    async fn run(mut self: Box<Self>, expires_at: u64) -> u16 {
-        let end = self.serve(expires_at).await;
+    async fn run(mut self: Box<Self>) -> u16 {
+        let end = self.serve().await;
+        Box::pin(self.close(end)).await
+    }
+
+    async fn close(&mut self, end: End) -> u16 {
         match end {
             End::Close(code, reason) => {
                 let close = self.socket.send(close_message(code, reason));
@@ -184,22 +214,34 @@ impl Connection {
         let _ = tokio::time::timeout(CLOSE_TIMEOUT, drain).await;
     }
 
-    async fn serve(&mut self, expires_at: u64) -> End {
-        let server = self.state.config.server.clone();
-        let mut pings = tokio::time::interval(server.ping_interval);
-        pings.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let expiry = tokio::time::sleep_until(until_epoch(expires_at));
-        tokio::pin!(expiry);
+    async fn serve(&mut self) -> End {
+        let ping_interval = self.state.config.server.ping_interval;
+        let expires = until_epoch(self.expires_at);
+        // One timer for both pings and the token's expiry: each timer is a few hundred bytes
+        // that every idle connection would keep.
+        let mut next_ping = Instant::now() + ping_interval;
+        let timer = tokio::time::sleep_until(next_ping.min(expires));
+        tokio::pin!(timer);
         let shutdown = self.state.shutdown.clone();
-        let overflowed = self.handle.overflowed().clone();
         loop {
             let step = tokio::select! {
                 biased;
                 () = shutdown.cancelled() => Err(End::Close(close::GOING_AWAY, "server shutting down")),
-                () = overflowed.cancelled() => Err(End::Close(close::SLOW_READER, "slow reader; resume to catch up")),
-                () = &mut expiry => Err(End::Close(close::POLICY, "token expired")),
-                _ = pings.tick() => self.ping(server.idle_timeout).await,
-                outbound = self.outbox.recv() => self.write_batch(outbound).await,
+                () = &mut timer => {
+                    if Instant::now() >= expires {
+                        return End::Close(close::POLICY, "token expired");
+                    }
+                    next_ping = Instant::now() + ping_interval;
+                    timer.as_mut().reset(next_ping.min(expires));
+                    Box::pin(self.ping()).await
+                }
+                next = self.outbox.recv() => match next {
+                    // Boxed like reading: a write's state is needed only while writing.
+                    Next::Value(outbound) => Box::pin(self.write_batch(outbound)).await,
+                    Next::Overflowed => Err(End::Close(close::SLOW_READER, "slow reader; resume to catch up")),
+                    // The hub holds the sending half for as long as we are registered.
+                    Next::Closed => Err(End::Close(close::INTERNAL, "internal error")),
+                },
                 // Boxed: reading a frame can run the whole hub (`Hub::handle`); inline, that state
                 // would be part of every idle connection's task.
                 frame = self.socket.recv() => Box::pin(self.read(frame)).await,
@@ -210,19 +252,21 @@ impl Connection {
         }
     }
 
-    async fn ping(&mut self, idle_timeout: Duration) -> Result<(), End> {
-        if self.last_heard.elapsed() > idle_timeout {
+    /// A write that takes longer than a connection may stay silent means a stalled reader.
+    fn write_timeout(&self) -> Duration {
+        self.state.config.server.idle_timeout
+    }
+
+    async fn ping(&mut self) -> Result<(), End> {
+        if self.last_heard.elapsed() > self.state.config.server.idle_timeout {
             return Err(End::Close(close::IDLE, "idle timeout"));
         }
         let ping = Message::Ping(Default::default());
-        bounded_write(self.write_timeout, self.socket.send(ping)).await
+        let limit = self.write_timeout();
+        bounded_write(limit, self.socket.send(ping)).await
     }
 
-    async fn write_batch(&mut self, first: Option<Outbound>) -> Result<(), End> {
-        // The hub holds the sending half for as long as we are registered.
-        let Some(first) = first else {
-            return Err(End::Close(close::INTERNAL, "internal error"));
-        };
+    async fn write_batch(&mut self, first: Outbound) -> Result<(), End> {
         self.write_one(first).await?;
         for _ in 1..WRITE_BATCH {
             let Some(next) = self.outbox.try_recv() else {
@@ -308,12 +352,14 @@ impl Connection {
     }
 
     async fn feed(&mut self, frame: Frame) -> Result<(), End> {
+        let limit = self.write_timeout();
         let write = self.socket.feed(Message::Text(frame));
-        bounded_write(self.write_timeout, write).await
+        bounded_write(limit, write).await
     }
 
     async fn flush(&mut self) -> Result<(), End> {
-        bounded_write(self.write_timeout, self.socket.flush()).await
+        let limit = self.write_timeout();
+        bounded_write(limit, self.socket.flush()).await
     }
 
     async fn read(&mut self, frame: Option<Result<Message, axum::Error>>) -> Result<(), End> {
@@ -333,7 +379,11 @@ impl Connection {
 
     async fn on_text(&mut self, text: Utf8Bytes) -> Result<(), End> {
         let user = &self.handle.identity.user;
-        if !self.state.limits.allow(&self.limiter, user) {
+        let limits = &self.state.limits;
+        let limiter = self
+            .limiter
+            .get_or_insert_with(|| Box::new(limits.for_connection()));
+        if !limits.allow(limiter, user) {
             let (request_id, request_type) = describe(&text);
             let message = "too many requests; nothing was stored".to_string();
             return self

@@ -17,6 +17,8 @@
 //! refused nor tallied. Any item link counts, including one to the item being discussed: this
 //! layer does not know which item that is.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -58,8 +60,7 @@ pub const DEFAULT_ITEM_LINK_PATTERNS: &[&str] =
 /// How marketing messages are recognised and limited.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MarketingRules {
-    pub keywords: Vec<String>,
-    pub item_link_patterns: Vec<String>,
+    pub words: MarketingWords,
     /// Marketing messages a shop may send one buyer per day.
     pub daily_limit: u32,
     /// The zone whose calendar day the limit counts in.
@@ -69,11 +70,7 @@ pub struct MarketingRules {
 impl Default for MarketingRules {
     fn default() -> Self {
         Self {
-            keywords: DEFAULT_KEYWORDS.iter().map(|k| k.to_string()).collect(),
-            item_link_patterns: DEFAULT_ITEM_LINK_PATTERNS
-                .iter()
-                .map(|p| p.to_string())
-                .collect(),
+            words: MarketingWords::new(DEFAULT_KEYWORDS, DEFAULT_ITEM_LINK_PATTERNS),
             daily_limit: 1,
             time_zone: chrono_tz::Asia::Shanghai,
         }
@@ -83,9 +80,45 @@ impl Default for MarketingRules {
 impl MarketingRules {
     /// Whether a shop message is marketing: `marked` by its sender, or recognised from `text`.
     pub fn is_marketing(&self, text: &str, marked: bool) -> bool {
-        if marked {
-            return true;
+        marked || self.words.recognises(text)
+    }
+}
+
+/// The keywords and item-link patterns, folded once when the rules are built: recognition runs
+/// on every shop message, so it folds only the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarketingWords {
+    keywords: Vec<Keyword>,
+    item_link_patterns: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Keyword {
+    folded: String,
+    /// ASCII letters and digits only: matches at the start of a word.
+    is_word: bool,
+}
+
+impl MarketingWords {
+    /// Folds each keyword and pattern; blank ones are dropped.
+    pub fn new(
+        keywords: impl IntoIterator<Item = impl AsRef<str>>,
+        item_link_patterns: impl IntoIterator<Item = impl AsRef<str>>,
+    ) -> Self {
+        let keywords = folded(keywords)
+            .map(|folded| Keyword {
+                is_word: folded.chars().all(|c| c.is_ascii_alphanumeric()),
+                folded,
+            })
+            .collect();
+        let item_link_patterns = folded(item_link_patterns).collect();
+        Self {
+            keywords,
+            item_link_patterns,
         }
+    }
+
+    fn recognises(&self, text: &str) -> bool {
         let text = fold(text);
         self.has_keyword(&text) || self.has_item_link(&text)
     }
@@ -93,24 +126,32 @@ impl MarketingRules {
     fn has_keyword(&self, folded_text: &str) -> bool {
         self.keywords
             .iter()
-            .map(|keyword| fold(keyword.trim()))
-            .filter(|keyword| !keyword.is_empty())
-            .any(|keyword| contains_keyword(folded_text, &keyword))
+            .any(|keyword| keyword.is_in(folded_text))
     }
 
     fn has_item_link(&self, folded_text: &str) -> bool {
-        let patterns: Vec<String> = self
-            .item_link_patterns
-            .iter()
-            .map(|pattern| fold(pattern.trim()))
-            .filter(|pattern| !pattern.is_empty())
-            .collect();
-        link_like_tokens(folded_text).any(|token| {
-            patterns
-                .iter()
-                .any(|pattern| token.contains(pattern.as_str()))
-        })
+        let patterns = &self.item_link_patterns;
+        !patterns.is_empty()
+            && link_like_tokens(folded_text)
+                .any(|token| patterns.iter().any(|p| token.contains(p.as_str())))
     }
+}
+
+impl Keyword {
+    fn is_in(&self, text: &str) -> bool {
+        if !self.is_word {
+            return text.contains(&self.folded);
+        }
+        text.match_indices(&self.folded)
+            .any(|(start, _)| !text[..start].ends_with(|c: char| c.is_ascii_alphanumeric()))
+    }
+}
+
+fn folded(words: impl IntoIterator<Item = impl AsRef<str>>) -> impl Iterator<Item = String> {
+    words
+        .into_iter()
+        .map(|word| fold(word.as_ref().trim()).into_owned())
+        .filter(|word| !word.is_empty())
 }
 
 /// The calendar day `now` falls on in `time_zone`.
@@ -156,11 +197,16 @@ impl MarketingTally {
 }
 
 /// Full-width ASCII (U+FF01..U+FF5E) and the ideographic space folded to ASCII, then lowercase.
-fn fold(text: &str) -> String {
-    text.chars()
-        .map(fold_char)
-        .flat_map(char::to_lowercase)
-        .collect()
+/// Text with nothing to fold (lowercase ASCII, most chat text) is borrowed, not copied.
+fn fold(text: &str) -> Cow<'_, str> {
+    if text
+        .bytes()
+        .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+    {
+        return Cow::Borrowed(text);
+    }
+    let folded = text.chars().map(fold_char).flat_map(char::to_lowercase);
+    Cow::Owned(folded.collect())
 }
 
 fn fold_char(c: char) -> char {
@@ -169,14 +215,6 @@ fn fold_char(c: char) -> char {
         '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
         _ => c,
     }
-}
-
-fn contains_keyword(text: &str, keyword: &str) -> bool {
-    if !keyword.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return text.contains(keyword);
-    }
-    text.match_indices(keyword)
-        .any(|(start, _)| !text[..start].ends_with(|c: char| c.is_ascii_alphanumeric()))
 }
 
 /// Runs of non-space ASCII that hold a `/`: what a link looks like inside chat text.
@@ -233,8 +271,7 @@ mod tests {
     #[test]
     fn configured_keywords_are_folded_and_empty_ones_ignored() {
         let rules = MarketingRules {
-            keywords: vec!["".into(), "  ".into(), "ＢＩＧ ＤＥＡＬ".into()],
-            item_link_patterns: vec!["".into()],
+            words: MarketingWords::new(["", "  ", "ＢＩＧ ＤＥＡＬ"], [""]),
             ..MarketingRules::default()
         };
         assert!(rules.is_marketing("a big deal for you", false));
