@@ -24,6 +24,7 @@ pub struct Metrics {
     sessions_opened: Counter,
     messages: Counter,
     errors: Family<ErrorLabels, Counter>,
+    commit_conflicts: Counter,
     /// The store's own count of commands sent, when it sends any (Redis).
     store_commands: Option<Arc<AtomicU64>>,
 }
@@ -53,6 +54,11 @@ impl Metrics {
         self.messages.inc();
     }
 
+    /// A message's commit was refused because another node wrote its session in between.
+    pub fn commit_conflict(&self) {
+        self.commit_conflicts.inc();
+    }
+
     pub fn error(&self, code: ErrorCode) {
         let labels = ErrorLabels {
             code: code.as_str(),
@@ -80,6 +86,11 @@ impl Metrics {
         );
         registry.register("messages", "Chat messages stored", self.messages.clone());
         registry.register("errors", "Error replies by code", self.errors.clone());
+        registry.register(
+            "commit_conflicts",
+            "Message commits refused for a session changed by another node, then retried",
+            self.commit_conflicts.clone(),
+        );
         if let Some(commands) = &self.store_commands {
             registry.register(
                 "store_commands",

@@ -4,8 +4,8 @@
 //! The actor does not read its session before a send: it computes the message's effects from
 //! the state it holds (on copies) and commits them with the version it last saw
 //! (`store::commit`). When another node's actor of the same session wrote in between, the
-//! commit is refused with nothing written; the actor reads the session again and runs the send
-//! again from its checks. With Redis a send is then one command, plus one read before it for
+//! commit is refused with nothing written and answers with the session as it is now; the actor
+//! takes that and runs the send again from its checks. With Redis a send is then one command, plus one read before it for
 //! a buyer's text in a two-party session (the order and the shop's settings, for the
 //! eligibility decision), an order card (the order) or a marketing message (the tally).
 
@@ -19,18 +19,19 @@ use crate::hub::{HubError, frames};
 use crate::protocol::ErrorCode;
 use crate::protocol::ids::MessageId;
 use crate::protocol::server::{Body, SenderRole, ServerMessage, SessionStatus};
-use crate::store::{Committed, Effects, MessageCommit, NewMessage, WaitingCount};
+use crate::store::{Committed, Effects, MessageCommit, NewMessage, SessionState, WaitingCount};
 
 /// Commits refused for a changed session before the send gives up with `unavailable`. Each
-/// refusal means another node wrote this session in between, which is rare.
-const CONFLICT_ATTEMPTS: usize = 8;
+/// refusal means another node wrote this session in between: rare, except when members on
+/// two nodes send at once, where each attempt wins about half the time.
+const CONFLICT_ATTEMPTS: usize = 16;
 
 /// How one attempt ended.
 enum Attempt {
     /// Acknowledged (stored now or before) or refused with an answer already sent.
     Done,
-    /// The session changed under the attempt; nothing was written.
-    Conflict,
+    /// The session changed under the attempt; nothing was written. Here it is now.
+    Conflict(Box<SessionState>),
 }
 
 /// Work that follows the commit and may store more (rare, so it costs its own commands).
@@ -47,7 +48,10 @@ impl SessionActor {
         for _ in 0..CONFLICT_ATTEMPTS {
             match self.send_once(command).await? {
                 Attempt::Done => return Ok(()),
-                Attempt::Conflict => self.refresh().await?,
+                Attempt::Conflict(state) => {
+                    self.hub.inner.metrics.commit_conflict();
+                    self.adopt_state(*state)?;
+                }
             }
         }
         Err(HubError::peer(
@@ -102,7 +106,7 @@ impl SessionActor {
             effects,
         };
         let (stored, waiting) = match self.hub.store().commit_message(&commit).await? {
-            Committed::Conflict => return Ok(Attempt::Conflict),
+            Committed::Conflict(state) => return Ok(Attempt::Conflict(Box::new(state))),
             Committed::Duplicate(original) => {
                 let ack = frames::ack(self.record.id, command.request_id.clone(), &original);
                 command

@@ -181,8 +181,13 @@ impl SessionActor {
     }
 
     /// Reads the session, its controls and its version again (one round trip).
-    pub(super) async fn refresh(&mut self) -> Result<(), HubError> {
+    async fn refresh(&mut self) -> Result<(), HubError> {
         let state = self.hub.store().session_state(self.record.id).await?;
+        self.adopt_state(state)
+    }
+
+    /// Takes the session as the store holds it now.
+    pub(super) fn adopt_state(&mut self, state: SessionState) -> Result<(), HubError> {
         let SessionState {
             record,
             controls,

@@ -8,7 +8,8 @@
 //!
 //! - the `client_msg_id` was seen before: the original comes back, nothing else is written;
 //! - the session's version is not the one the effects were computed from (another node's actor
-//!   of the same session wrote in between): the actor reads the session again and recomputes.
+//!   of the same session wrote in between): the store answers with the session as it is now,
+//!   and the actor recomputes from it.
 //!
 //! The version is a counter per session, bumped by every write of its record or controls
 //! (`put_session`, `put_controls`, a commit that writes them). It replaces reading the session
@@ -96,8 +97,10 @@ pub enum Committed {
     /// The `client_msg_id` was seen before: nothing written, here is the original.
     Duplicate(StoredMessage),
     /// The session's version was not the expected one (or the session is gone): nothing
-    /// written. Read the session again and recompute.
-    Conflict,
+    /// written. Here is the session as stored now (read in the same step, which saves the
+    /// caller a round trip: a retry costs one command, as much as the other node's next
+    /// commit, so neither node starves the other); recompute from it.
+    Conflict(SessionState),
 }
 
 /// A session, its controls and its version, read together.

@@ -183,6 +183,14 @@ impl State {
         self.versions.get(&session).copied().unwrap_or(0)
     }
 
+    fn session_state(&self, session: SessionId) -> SessionState {
+        SessionState {
+            record: self.sessions.get(&session).cloned(),
+            controls: self.controls.get(&session).cloned(),
+            version: self.version(session),
+        }
+    }
+
     fn is_open(session: &SessionRecord) -> bool {
         session.status != SessionStatus::Closed
     }
@@ -353,7 +361,7 @@ impl Store for MemoryStore {
         }
         let is_known = state.sessions.contains_key(&commit.session);
         if !is_known || state.version(commit.session) != commit.version {
-            return Ok(Committed::Conflict);
+            return Ok(Committed::Conflict(state.session_state(commit.session)));
         }
         let Appended::New(stored) = log.append(commit.message.clone(), self.inner.retained) else {
             return Err(StoreError::Corrupt {
@@ -446,12 +454,7 @@ impl Store for MemoryStore {
     }
 
     async fn session_state(&self, session: SessionId) -> Result<SessionState, StoreError> {
-        let state = lock(&self.inner.state);
-        Ok(SessionState {
-            record: state.sessions.get(&session).cloned(),
-            controls: state.controls.get(&session).cloned(),
-            version: state.version(session),
-        })
+        Ok(lock(&self.inner.state).session_state(session))
     }
 
     async fn controls(&self, session: SessionId) -> Result<Option<SessionControls>, StoreError> {

@@ -27,7 +27,9 @@ use crate::domain::controls::recent::MAX_RECENT_CONTACTS;
 use crate::domain::order::Order;
 use crate::domain::shop::ShopLogistics;
 use crate::protocol::ids::{OrderId, ShopId, UserId};
-use crate::store::{Committed, MessageCommit, StoreError, WaitingChange, WaitingCount};
+use crate::store::{
+    Committed, MessageCommit, SessionState, StoreError, WaitingChange, WaitingCount,
+};
 
 /// KEYS: 1 meta, 2 dedupe, 3 log, 4 record, 5 controls, 6 waiting_on, 7 decision (the
 /// session's), 8 the waiting set of the agent waited on (`waiting_on` again when none), 9 the
@@ -39,8 +41,8 @@ use crate::store::{Committed, MessageCommit, StoreError, WaitingChange, WaitingC
 /// contacts kept, 13 the marketing tally JSON (each `""` when not written); 14 the channel,
 /// 15 the session id, 16 the node id; 17 and on: response records JSON.
 ///
-/// Returns `{"duplicate", seq, json}` (nothing written), `{"conflict"}` (the version differs or
-/// the record is gone; nothing written), or `{"new", seq, version, agent, count, ...}` with the
+/// Returns `{"duplicate", seq, json}` (nothing written), `{"conflict", version, record,
+/// controls}` (the version differs or the record is gone; nothing written), or `{"new", seq, version, agent, count, ...}` with the
 /// agents whose waiting count changed.
 static COMMIT: LazyLock<Lua> = LazyLock::new(|| {
     Lua::new(format!(
@@ -52,8 +54,9 @@ local seen, original = find_duplicate(dedupe, log, client_id)
 if seen then return {'duplicate', seen, original} end
 
 local version = tonumber(redis.call('HGET', meta, 'version') or '0')
-if version ~= tonumber(ARGV[1]) or redis.call('EXISTS', record) == 0 then
-  return {'conflict'}
+local stored = redis.call('GET', record)
+if version ~= tonumber(ARGV[1]) or not stored then
+  return {'conflict', version, stored, redis.call('GET', KEYS[5])}
 end
 
 local seq = append(meta, dedupe, log, client_id, tonumber(ARGV[3]), ARGV[4])
@@ -194,7 +197,7 @@ impl RedisStore {
             invocation.arg(codec::encode(&responses_key, response)?);
         }
         let reply = self.connection.script(&keys.log, &invocation).await?;
-        committed(&keys.log, logged, reply)
+        committed(&keys, logged, reply)
     }
 
     pub(super) async fn facts(
@@ -219,12 +222,21 @@ impl RedisStore {
 }
 
 /// Reads the commit script's reply.
-fn committed(key: &str, logged: LoggedMessage, reply: Value) -> Result<Committed, StoreError> {
+fn committed(
+    keys: &SessionKeys,
+    logged: LoggedMessage,
+    reply: Value,
+) -> Result<Committed, StoreError> {
+    let key = keys.log.as_str();
     let mut parts = codec::items(key, reply)?.into_iter();
     let mut next = || parts.next().unwrap_or(Value::Nil);
     let outcome = codec::text(key, next())?;
     match outcome.as_deref() {
-        Some("conflict") => Ok(Committed::Conflict),
+        Some("conflict") => Ok(Committed::Conflict(SessionState {
+            version: codec::number(&keys.meta, next())?,
+            record: codec::json(&keys.record, next())?,
+            controls: codec::json(&keys.controls, next())?,
+        })),
         Some("duplicate") => {
             let seq = codec::number(key, next())?;
             let original: LoggedMessage = codec::json(key, next())?
