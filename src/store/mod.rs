@@ -343,7 +343,8 @@ pub trait Store: Send + Sync + 'static {
     async fn waiting_sessions(&self, shop: &ShopId) -> Result<Vec<SessionId>, StoreError>;
 
     /// Stores a chat message and its effects in one atomic step, unless its `client_msg_id`
-    /// was seen before or the session's version moved on (see `commit`).
+    /// was seen before or the session's version moved on (see `commit`). A shared store also
+    /// wakes the other nodes in that step (the message, and each changed waiting count).
     async fn commit_message(&self, commit: &MessageCommit) -> Result<Committed, StoreError>;
     /// Assigns the next `seq` and stores the message, unless its `client_msg_id` was seen in
     /// this session before; both in one atomic step. For messages without effects (platform
