@@ -18,6 +18,7 @@ use logistics_bridge::load::Target;
 use logistics_bridge::load::compare::{Comparison, IdleMemory};
 use logistics_bridge::load::generator::{self, RunConfig};
 use logistics_bridge::load::idle::{self, IdleConfig};
+use logistics_bridge::load::scrape::MetricsUrl;
 use logistics_bridge::load::stats::Report;
 
 /// The same allocator as the servers: the generator shares their machine.
@@ -113,6 +114,11 @@ struct RunArgs {
     /// add up several (the hub and its Redis).
     #[arg(long)]
     watch_pid: Vec<u32>,
+    /// The hub's metrics (http://IP:PORT/metrics; the hub serves them on its WebSocket
+    /// address): its store commands and stored messages are read at the window's start and
+    /// end, for "store commands per message".
+    #[arg(long, value_parser = MetricsUrl::parse)]
+    metrics_url: Option<MetricsUrl>,
     /// Write the report as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -224,6 +230,7 @@ fn run(args: RunArgs) -> anyhow::Result<bool> {
             .start_at_ms
             .map(|ms| UNIX_EPOCH + Duration::from_millis(ms)),
         watch_pids: args.watch_pid,
+        metrics_url: args.metrics_url,
         splice_timeout: args.splice_timeout,
     };
     anyhow::ensure!(config.rate > 0.0, "--rate must be positive");

@@ -1,10 +1,11 @@
 //! Applying the shop-side controls to a session's messages.
 //!
 //! The rules are `domain::controls`; this module feeds them the session's state, refuses what
-//! they refuse, and writes the state back. Which controls apply is decided in one place,
+//! they refuse, and works out a message's effects on that state (on copies; `hub::send` commits
+//! them with the message). Which controls apply is decided in one place,
 //! `domain::controls::exemptions`, from whether a courier is a member right now.
 
-use crate::domain::controls::marketing::marketing_day;
+use crate::domain::controls::marketing::{MarketingTally, marketing_day};
 use crate::domain::controls::recent::should_record;
 use crate::domain::controls::{Exemptions, Party, Refusal, exemptions};
 use crate::hub::HubError;
@@ -13,13 +14,14 @@ use crate::hub::session::SessionActor;
 use crate::protocol::ids::UserId;
 use crate::protocol::server::{Body, SenderRole, ServerMessage};
 use crate::protocol::{ErrorCode, Member};
-use crate::store::StoredMessage;
+use crate::store::{Effects, WaitingChange};
 
 /// What the checks found about a message before it is stored.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Checked {
-    /// A shop-side message recognised or marked as marketing.
-    pub is_marketing: bool,
+    /// For a shop-side message recognised or marked as marketing: the tally it was checked
+    /// against.
+    pub marketing: Option<MarketingTally>,
 }
 
 fn refused(refusal: Refusal) -> HubError {
@@ -57,97 +59,67 @@ impl SessionActor {
             Body::Text { text } => text.as_str(),
             _ => "",
         };
-        let is_marketing = rules.marketing.is_marketing(text, marked);
-        if is_marketing {
-            let tally = self
-                .hub
-                .store()
-                .marketing_tally(&self.record.shop, &self.record.buyer);
-            let day = marketing_day(self.hub.now(), rules.marketing.time_zone);
-            let sent = tally.await?.sent_on(day);
-            crate::domain::controls::marketing::check_marketing(sent, &rules.marketing, &exempt)
-                .map_err(refused)?;
+        if !rules.marketing.is_marketing(text, marked) {
+            return Ok(Checked::default());
         }
-        Ok(Checked { is_marketing })
-    }
-
-    /// Updates the controls' state for a message that was stored.
-    pub(super) async fn after_stored_controls(
-        &mut self,
-        stored: &StoredMessage,
-        checked: Checked,
-    ) -> Result<(), HubError> {
-        let exempt = self.exemptions();
-        let now = stored.sent_at;
-        match stored.sender.role {
-            SenderRole::Buyer => self.on_buyer_message(now, &exempt).await?,
-            SenderRole::Agent => {
-                self.on_shop_message(&stored.sender.user, now, &exempt, checked)
-                    .await?;
-            }
-            SenderRole::Courier | SenderRole::Platform | SenderRole::Robot => return Ok(()),
-        }
-        let session = self.record.id;
-        self.hub
+        let tally = self
+            .hub
             .store()
-            .put_controls(session, &self.controls)
+            .marketing_tally(&self.record.shop, &self.record.buyer)
             .await?;
-        Ok(())
+        let day = marketing_day(self.hub.now(), rules.marketing.time_zone);
+        let sent = tally.sent_on(day);
+        crate::domain::controls::marketing::check_marketing(sent, &rules.marketing, &exempt)
+            .map_err(refused)?;
+        Ok(Checked {
+            marketing: Some(tally),
+        })
     }
 
-    async fn on_buyer_message(
-        &mut self,
+    /// The controls' effects of a message from `sender` at `now`, computed on copies: the
+    /// session's new controls, whom the buyer waits on, the buyer messages a shop reply settles,
+    /// the recent contact and the marketing tally. Couriers, the platform and the robot change
+    /// none of them.
+    pub(super) fn plan_controls(
+        &self,
+        sender: &Member,
         now: chrono::DateTime<chrono::Utc>,
-        exempt: &Exemptions,
-    ) -> Result<(), HubError> {
-        self.controls.consecutive.on_buyer_message();
-        self.controls.ledger.on_buyer_message(now, exempt);
-        if exempt.skip_waiting_count {
-            return Ok(());
-        }
-        let agent = self
-            .record
-            .members
-            .iter()
-            .find(|m| m.role == SenderRole::Agent);
-        if let Some(agent) = agent.map(|m| m.user.clone()) {
-            let changed = self
-                .hub
-                .store()
-                .set_waiting(self.record.id, Some(&agent))
-                .await?;
-            self.hub.push_waiting_counts(&changed).await;
-        }
-        Ok(())
-    }
-
-    async fn on_shop_message(
-        &mut self,
-        agent: &UserId,
-        now: chrono::DateTime<chrono::Utc>,
-        exempt: &Exemptions,
         checked: Checked,
-    ) -> Result<(), HubError> {
-        let store = self.hub.store().clone();
+    ) -> Effects {
+        let exempt = self.exemptions();
         let rules = &self.hub.inner.settings.controls;
-        self.controls.consecutive.on_shop_message(exempt);
-        let window = rules.response_window;
-        let settled = self.controls.ledger.on_shop_reply(agent, now, window);
-        store.add_responses(&settled).await?;
-        if checked.is_marketing {
-            let (shop, buyer) = (&self.record.shop, &self.record.buyer);
-            let mut tally = store.marketing_tally(shop, buyer).await?;
-            tally.record(marketing_day(now, rules.marketing.time_zone), exempt);
-            store.put_marketing_tally(shop, buyer, &tally).await?;
+        let mut effects = Effects::default();
+        let mut controls = self.controls.clone();
+        match sender.role {
+            SenderRole::Buyer => {
+                controls.consecutive.on_buyer_message();
+                controls.ledger.on_buyer_message(now, &exempt);
+                let agent = self
+                    .record
+                    .members
+                    .iter()
+                    .find(|m| m.role == SenderRole::Agent);
+                if let Some(agent) = agent.filter(|_| !exempt.skip_waiting_count) {
+                    effects.waiting = WaitingChange::On(agent.user.clone());
+                }
+            }
+            SenderRole::Agent => {
+                controls.consecutive.on_shop_message(&exempt);
+                let window = rules.response_window;
+                effects.responses = controls.ledger.on_shop_reply(&sender.user, now, window);
+                if let Some(mut tally) = checked.marketing {
+                    tally.record(marketing_day(now, rules.marketing.time_zone), &exempt);
+                    effects.marketing = Some(tally);
+                }
+                if should_record(Party::ShopAgent, &exempt) {
+                    effects.contact = Some((sender.user.clone(), now));
+                }
+                effects.waiting = WaitingChange::Nobody;
+            }
+            SenderRole::Courier | SenderRole::Platform | SenderRole::Robot => return effects,
         }
-        if should_record(Party::ShopAgent, exempt) {
-            store
-                .record_contact(&self.record.shop, &self.record.buyer, agent, now)
-                .await?;
-        }
-        let changed = store.set_waiting(self.record.id, None).await?;
-        self.hub.push_waiting_counts(&changed).await;
-        Ok(())
+        effects.controls = Some(controls);
+        effects
     }
 
     /// A member joined or left: the ledger notes courier membership; a courier joining starts
@@ -158,10 +130,9 @@ impl SessionActor {
         if let Some(record) = self.controls.ledger.on_membership(now, &exempt) {
             self.hub.store().add_logistics_session(&record).await?;
         }
-        self.hub
-            .store()
-            .put_controls(self.record.id, &self.controls)
-            .await?;
+        let store = self.hub.store();
+        let written = store.put_controls(self.record.id, &self.controls).await?;
+        self.adopt_version(written);
         Ok(())
     }
 }

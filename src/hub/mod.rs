@@ -15,6 +15,7 @@ mod open;
 pub mod outbox;
 pub mod registry;
 mod routing;
+mod send;
 pub mod session;
 mod splice;
 
@@ -154,13 +155,14 @@ impl Hub {
         shutdown: CancellationToken,
         tasks: TaskTracker,
     ) -> Hub {
+        let metrics = Metrics::new(store.command_counter());
         let inner = HubInner {
             store,
             clock,
             settings,
             classifier: crate::domain::intent::Classifier::builtin(),
             registry: Registry::default(),
-            metrics: Metrics::default(),
+            metrics,
             sessions: Mutex::default(),
             opening: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
             shutdown,
@@ -443,11 +445,12 @@ impl Hub {
         if self.inner.shutdown.is_cancelled() {
             return Err(HubError::ShuttingDown);
         }
-        let record = self.inner.store.session(session_id).await?;
-        let record = record.ok_or(HubError::NotMember)?;
-        let controls = self.inner.store.controls(session_id).await?;
-        let controls = controls
+        let state = self.inner.store.session_state(session_id).await?;
+        let record = state.record.ok_or(HubError::NotMember)?;
+        let controls = state
+            .controls
             .unwrap_or_else(|| crate::store::SessionControls::new(record.shop.clone(), record.id));
+        let version = state.version;
         let mut sessions = self
             .inner
             .sessions
@@ -455,7 +458,7 @@ impl Hub {
             .unwrap_or_else(PoisonError::into_inner);
         let sender = sessions
             .entry(session_id)
-            .or_insert_with(|| session::spawn(self.clone(), record, controls));
+            .or_insert_with(|| session::spawn(self.clone(), record, controls, version));
         Ok(sender.clone())
     }
 

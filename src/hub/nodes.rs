@@ -1,7 +1,8 @@
 //! Several hub nodes on one shared store: wake-ups between nodes and who counts as present.
 //!
 //! A node that stores a message delivers it to its own connections and publishes a wake-up with
-//! the session and `seq`. Every other node passes the wake-up to its connections of that
+//! the session and `seq` (a chat message's commit publishes it in the same step, with the
+//! changed waiting counts; platform and robot messages through `announce_stored`). Every other node passes the wake-up to its connections of that
 //! session's members, and each connection reads what it has not written yet from the log, so a
 //! lost wake-up only delays delivery until the next one (or a `Resync` after the subscription
 //! came back). With a store of its own, a node has nobody to wake.
@@ -12,6 +13,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::hub::Hub;
 use crate::hub::registry::Outbound;
 use crate::protocol::ids::{SessionId, UserId};
+use crate::protocol::server::ServerMessage;
 use crate::store::Notification;
 
 impl Hub {
@@ -95,7 +97,20 @@ impl Hub {
                     let outbound = Outbound::Frame(frame.into());
                     self.inner.registry.push_to_user(&user, &outbound, None);
                 }
-                Ok(Notification::Message { .. } | Notification::Frame { .. }) => {}
+                Ok(Notification::Waiting {
+                    agent,
+                    buyers_waiting,
+                    node,
+                }) if node != self.inner.node => {
+                    let waiting = ServerMessage::Waiting { buyers_waiting };
+                    let outbound = Outbound::Frame(super::frames::encode(&waiting));
+                    self.inner.registry.push_to_user(&agent, &outbound, None);
+                }
+                Ok(
+                    Notification::Message { .. }
+                    | Notification::Frame { .. }
+                    | Notification::Waiting { .. },
+                ) => {}
                 Ok(Notification::Resync) | Err(RecvError::Lagged(_)) => {
                     self.inner.registry.push_to_all(&Outbound::Resync);
                 }

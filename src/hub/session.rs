@@ -2,8 +2,13 @@
 //!
 //! Sends, joins and leaves for a session queue on its bounded command channel and are applied
 //! one at a time, so `seq` order is delivery order and membership never races a send. The actor
-//! caches the session record, writes every change through to the store, and exits after a quiet
-//! spell; the next command starts a fresh one from the store.
+//! caches the session record and controls with their version, writes every change through to
+//! the store, and exits after a quiet spell; the next command starts a fresh one from the store.
+//!
+//! With a store other nodes share, another node's actor of the same session may write it too.
+//! Rare commands (joins, leaves, invites, ...) read the session again before acting; a send does
+//! not: its commit carries the version the actor holds and is refused when the session moved on
+//! (see `hub::send`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,16 +17,13 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use crate::domain::intent::Intent;
-use crate::hub::controls::Checked;
 use crate::hub::registry::{ConnectionHandle, Outbound};
 use crate::hub::{Hub, HubError, frames};
 use crate::protocol::client::ClientBody;
-use crate::protocol::ids::{ClientMsgId, InviteId, MessageId, RequestId, SessionId};
+use crate::protocol::ids::{ClientMsgId, InviteId, RequestId, SessionId};
 use crate::protocol::server::{Body, SenderRole, ServerMessage, SessionStatus};
 use crate::protocol::{ErrorCode, Member};
-use crate::store::{
-    Appended, MemberRecord, NewMessage, SessionControls, SessionRecord, StoredMessage,
-};
+use crate::store::{MemberRecord, SessionControls, SessionRecord, SessionState, StoredMessage};
 
 /// Commands queued per session before senders wait.
 const COMMAND_CAPACITY: usize = 256;
@@ -90,12 +92,18 @@ pub enum Command {
 
 pub type SessionSender = mpsc::Sender<Command>;
 
-pub fn spawn(hub: Hub, record: SessionRecord, controls: SessionControls) -> SessionSender {
+pub fn spawn(
+    hub: Hub,
+    record: SessionRecord,
+    controls: SessionControls,
+    version: u64,
+) -> SessionSender {
     let (sender, receiver) = mpsc::channel(COMMAND_CAPACITY);
     let actor = SessionActor {
         hub,
         record,
         controls,
+        version,
         last_activity: Instant::now(),
         is_lost: false,
     };
@@ -108,6 +116,9 @@ pub(super) struct SessionActor {
     pub(super) hub: Hub,
     pub(super) record: SessionRecord,
     pub(super) controls: SessionControls,
+    /// The store's version of the session that `record` and `controls` are (see
+    /// `store::commit`).
+    pub(super) version: u64,
     /// The last message or join, for letting an idle courier go.
     pub(super) last_activity: Instant,
     /// The shared store no longer knows the session: every command is refused.
@@ -129,7 +140,9 @@ impl SessionActor {
                 () = shutdown.cancelled() => None,
             };
             let Some(command) = command else { break };
-            if let Err(gone) = self.refresh().await {
+            // A send finds out from its commit whether the session moved on.
+            let is_send = matches!(command, Command::Send(_));
+            if let Err(gone) = self.refresh_unless(is_send).await {
                 reject(command, gone);
                 if self.is_lost {
                     break;
@@ -137,6 +150,9 @@ impl SessionActor {
                 continue;
             }
             self.apply(command).await;
+            if self.is_lost {
+                break;
+            }
         }
         self.hub.forget_session(self.record.id, &me);
         // Whatever raced in after we chose to stop goes to a fresh actor.
@@ -155,13 +171,28 @@ impl SessionActor {
     }
 
     /// With a store other nodes share, another node's actor may have changed this session:
-    /// read it again before acting. One node's store is ours alone, and the cache is the truth.
-    async fn refresh(&mut self) -> Result<(), HubError> {
-        let store = self.hub.store();
-        if !store.is_shared() {
+    /// read it again before acting (unless `skip`). One node's store is ours alone, and the
+    /// cache is the truth.
+    async fn refresh_unless(&mut self, skip: bool) -> Result<(), HubError> {
+        if skip || !self.hub.store().is_shared() {
             return Ok(());
         }
-        let (record, controls) = store.session_state(self.record.id).await?;
+        self.refresh().await
+    }
+
+    /// Reads the session, its controls and its version again (one round trip).
+    async fn refresh(&mut self) -> Result<(), HubError> {
+        let state = self.hub.store().session_state(self.record.id).await?;
+        self.adopt_state(state)
+    }
+
+    /// Takes the session as the store holds it now.
+    pub(super) fn adopt_state(&mut self, state: SessionState) -> Result<(), HubError> {
+        let SessionState {
+            record,
+            controls,
+            version,
+        } = state;
         let Some(record) = record else {
             // The store lost the session (a Redis that kept nothing): never start it over.
             self.is_lost = true;
@@ -171,7 +202,16 @@ impl SessionActor {
         if let Some(controls) = controls {
             self.controls = controls;
         }
+        self.version = version;
         Ok(())
+    }
+
+    /// Takes the version a write of ours returned, when it follows the one we held; otherwise
+    /// someone else wrote in between, and the next commit is refused and reads again.
+    pub(super) fn adopt_version(&mut self, written: u64) {
+        if written == self.version + 1 {
+            self.version = written;
+        }
     }
 
     /// Notes activity, which keeps a joined courier in the session.
@@ -251,61 +291,16 @@ impl SessionActor {
     async fn send(&mut self, command: SendCommand) {
         let connection = Arc::clone(&command.connection);
         let request_id = command.request_id.clone();
-        if let Err(error) = self.try_send(command).await {
+        if let Err(error) = self.try_send(&command).await {
             let frame = frames::error(request_id, Some("send"), &error);
             self.hub.inner.metrics.error(error.code());
             connection.push(Outbound::Frame(frame));
         }
     }
 
-    async fn try_send(&mut self, command: SendCommand) -> Result<(), HubError> {
-        let identity = &command.connection.identity;
-        let sender = self
-            .record
-            .member(&identity.user)
-            .ok_or(HubError::NotMember)?;
-        if self.record.status == SessionStatus::Closed {
-            return Err(HubError::peer(
-                ErrorCode::SessionClosed,
-                "the session is closed",
-            ));
-        }
-        let sender = sender.view();
-        let body = self.check_body(&command.body).await?;
-        let checked = match self.check_controls(&sender, &body, command.marketing).await {
-            Ok(checked) => checked,
-            Err(refusal) => return self.refuse_unless_repeat(&command, refusal).await,
-        };
-        let prompt = (sender.role == SenderRole::Buyer)
-            .then(|| crate::domain::controls::prompt::prompt_for(&self.exemptions()));
-        let message = NewMessage {
-            msg_id: MessageId::new(),
-            client_msg_id: Some(command.client_msg_id.clone()),
-            sender,
-            body,
-            sent_at: self.hub.now(),
-            prompt,
-        };
-        let appended = self.hub.store().append(self.record.id, message).await?;
-        let (stored, is_new) = match appended {
-            Appended::New(stored) => (stored, true),
-            Appended::Duplicate(original) => (original, false),
-        };
-        let ack = frames::ack(self.record.id, command.request_id, &stored);
-        command.connection.push(acked(self.record.id, &stored, ack));
-        if is_new {
-            self.touch();
-            self.hub.inner.metrics.message();
-            self.deliver(&stored, Some(command.connection.id));
-            self.hub.announce_stored(self.record.id, stored.seq).await;
-            self.after_stored(&stored, checked, command.intent).await;
-        }
-        Ok(())
-    }
-
     /// A refused message may be the retry of one stored before the controls tightened: that
     /// gets its original ack, not the refusal.
-    async fn refuse_unless_repeat(
+    pub(super) async fn refuse_unless_repeat(
         &self,
         command: &SendCommand,
         refusal: HubError,
@@ -324,7 +319,7 @@ impl SessionActor {
 
     /// Checks what a body claims against facts the hub holds. An order card must name an order
     /// the feed gave for this session's buyer and shop.
-    async fn check_body(&self, body: &ClientBody) -> Result<Body, HubError> {
+    pub(super) async fn check_body(&self, body: &ClientBody) -> Result<Body, HubError> {
         match body {
             ClientBody::Text { text } => Ok(Body::Text { text: text.clone() }),
             ClientBody::OrderCard { order_id } => {
@@ -343,48 +338,6 @@ impl SessionActor {
                 })
             }
         }
-    }
-
-    /// Bookkeeping once a message is stored: the controls' state, a buyer's order card as an
-    /// order mention, and an eligibility decision on a buyer's text in a two-party session.
-    /// The message is already acknowledged, so failures here are logged, not returned.
-    async fn after_stored(
-        &mut self,
-        stored: &StoredMessage,
-        checked: Checked,
-        intent: Option<Intent>,
-    ) {
-        if let Err(error) = self.after_stored_controls(stored, checked).await {
-            tracing::warn!(session = %self.record.id, %error, "controls state not saved");
-        }
-        if stored.sender.role != SenderRole::Buyer {
-            return;
-        }
-        let result = match &stored.body {
-            Body::OrderCard { order_id } => self.mention_card(order_id, stored.sent_at).await,
-            Body::Text { text } if self.is_robot_serving() => self.robot_reply(text).await,
-            Body::Text { text } if !self.record.has_role(SenderRole::Courier) => {
-                self.on_buyer_text(text, intent, stored.sent_at).await
-            }
-            _ => Ok(()),
-        };
-        if let Err(error) = result {
-            tracing::warn!(session = %self.record.id, %error, "after-store step failed");
-        }
-    }
-
-    async fn mention_card(
-        &mut self,
-        order_id: &crate::protocol::ids::OrderId,
-        at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<(), HubError> {
-        use crate::domain::eligibility::{MentionSource, OrderMention};
-        self.record.mentions.push(OrderMention {
-            order_id: order_id.clone(),
-            at,
-            source: MentionSource::OrderCard,
-        });
-        self.save().await
     }
 
     /// Pushes a stored message to every member's connections, except the sending connection,
@@ -508,14 +461,17 @@ impl SessionActor {
             std::mem::replace(&mut self.controls, SessionControls::new(shop, session)).ledger;
         let store = self.hub.store().clone();
         store.add_responses(&ledger.close()).await?;
-        store.put_controls(session, &self.controls).await?;
+        let written = store.put_controls(session, &self.controls).await?;
+        self.adopt_version(written);
         let changed = store.set_waiting(session, None).await?;
         self.hub.push_waiting_counts(&changed).await;
         Ok(())
     }
 
-    async fn save(&self) -> Result<(), HubError> {
-        Ok(self.hub.store().put_session(&self.record).await?)
+    async fn save(&mut self) -> Result<(), HubError> {
+        let written = self.hub.store().put_session(&self.record).await?;
+        self.adopt_version(written);
+        Ok(())
     }
 }
 
@@ -534,7 +490,7 @@ pub async fn dispatch(hub: &Hub, session_id: SessionId, command: Command) -> Res
     Ok(())
 }
 
-fn acked(
+pub(super) fn acked(
     session_id: SessionId,
     stored: &StoredMessage,
     frame: crate::hub::registry::Frame,

@@ -19,7 +19,8 @@ use super::connect::{Connector, Endpoint};
 use super::driver::{self, Framing, Joined, LoadSession, Outcome, Schedule, Shared};
 use super::hub_session::{CourierPool, HubSetup, Tokens};
 use super::payload::{Member, Stamp};
-use super::stats::{Latencies, Report, ServerUsage, Tally};
+use super::scrape::{self, MetricsUrl};
+use super::stats::{Latencies, Report, ServerUsage, StoreCommands, Tally};
 use super::{LoadError, Target, procfs, relay_session};
 
 #[derive(Debug, Clone)]
@@ -46,6 +47,8 @@ pub struct RunConfig {
     /// Server processes (the hub, and its Redis) whose CPU time and memory are read, summed,
     /// over the window.
     pub watch_pids: Vec<u32>,
+    /// The hub's `/metrics`, read at the window's start and end for the store's commands.
+    pub metrics_url: Option<MetricsUrl>,
     pub splice_timeout: Duration,
 }
 
@@ -84,6 +87,10 @@ pub async fn run(config: &RunConfig) -> Result<Report, LoadError> {
     });
     let watch = (!config.watch_pids.is_empty())
         .then(|| tokio::spawn(watch_server(config.watch_pids.clone(), schedule)));
+    let scraping = config
+        .metrics_url
+        .clone()
+        .map(|url| tokio::spawn(watch_store(url, Arc::clone(&shared))));
     let mut running = JoinSet::new();
     let mut first_sender = 0;
     for session in sessions {
@@ -108,6 +115,9 @@ pub async fn run(config: &RunConfig) -> Result<Report, LoadError> {
     }
     if let Some(watch) = watch {
         report.server = watch.await.ok().flatten();
+    }
+    if let Some(scraping) = scraping {
+        report.store = scraping.await.ok().flatten();
     }
     fill(&mut report, &shared, outcome);
     Ok(report)
@@ -292,6 +302,22 @@ async fn watch_server(pids: Vec<u32>, schedule: Schedule) -> Option<ServerUsage>
         rss_kb_start,
         rss_kb_end,
     })
+}
+
+/// The hub's store commands and stored messages over the window; `None` when the hub counts
+/// no commands or its metrics could not be read (counted as an error).
+async fn watch_store(url: MetricsUrl, shared: Arc<Shared>) -> Option<StoreCommands> {
+    tokio::time::sleep_until(shared.schedule.window_start).await;
+    let start = scrape::counters(&url).await;
+    tokio::time::sleep_until(shared.schedule.end).await;
+    let end = scrape::counters(&url).await;
+    match (start, end) {
+        (Ok(start), Ok(end)) => scrape::between(start, end),
+        (Err(error), _) | (_, Err(error)) => {
+            shared.tally.error(format!("metrics: {error}"));
+            None
+        }
+    }
 }
 
 fn fill(report: &mut Report, shared: &Shared, outcome: Outcome) {

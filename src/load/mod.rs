@@ -14,6 +14,7 @@
 //!   receiving half is in `receiver`).
 //! - [`compare`]: hub against relay, pair by pair: the ratios and targets of the issue.
 //! - [`payload`], [`stats`], [`procfs`], [`connect`], [`admin`]: the pieces those share.
+//! - [`scrape`]: the hub's `/metrics` at the window's edges (store commands per message).
 //!
 //! Targets only loopback addresses in practice: the bench script points it at 127.0.0.0/8.
 
@@ -29,6 +30,7 @@ pub mod procfs;
 mod receiver;
 pub mod relay;
 pub mod relay_session;
+pub mod scrape;
 pub mod stats;
 
 use std::time::Duration;

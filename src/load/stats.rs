@@ -187,6 +187,20 @@ pub struct ServerUsage {
     pub rss_kb_end: u64,
 }
 
+/// The store commands the hub sent over the window, and the messages it stored meanwhile (its
+/// own counters, read from `/metrics`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreCommands {
+    pub commands: u64,
+    pub messages: u64,
+}
+
+impl StoreCommands {
+    pub fn per_message(&self) -> Option<f64> {
+        (self.messages > 0).then(|| self.commands as f64 / self.messages as f64)
+    }
+}
+
 /// One run's figures, from one generator process or merged from several.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Report {
@@ -219,6 +233,10 @@ pub struct Report {
     pub latency_scheduled_us: Vec<(u64, u64)>,
     pub latency_written_us: Vec<(u64, u64)>,
     pub server: Option<ServerUsage>,
+    /// The hub's store commands over the window, when its metrics were read (`--metrics-url`)
+    /// and its store counts them (Redis).
+    #[serde(default)]
+    pub store: Option<StoreCommands>,
 }
 
 /// The figures derived from a report, as printed and compared.
@@ -238,6 +256,8 @@ pub struct Summary {
     pub cpu_us_per_msg: Option<f64>,
     /// Cores the server kept busy over the window, when watched.
     pub server_cores: Option<f64>,
+    /// Store commands per message the hub stored, when its metrics were read.
+    pub store_commands_per_msg: Option<f64>,
 }
 
 impl Report {
@@ -303,6 +323,7 @@ impl Report {
             written_p99_us: latencies.written.quantile(0.99),
             written_p999_us: latencies.written.quantile(0.999),
             cpu_us_per_msg,
+            store_commands_per_msg: self.store.and_then(|store| store.per_message()),
         }
     }
 
@@ -319,6 +340,7 @@ impl Report {
         // Processes share one window; the server was watched by the first that watched it.
         total.window_s = reports.iter().map(|r| r.window_s).fold(0.0, f64::max);
         total.server = reports.iter().find_map(|r| r.server.clone());
+        total.store = reports.iter().find_map(|r| r.store);
         total.set_latencies(&latencies);
         total
     }
@@ -361,6 +383,13 @@ impl Report {
         };
         let errors = listing(&self.errors);
         let other = listing(&self.other_frames);
+        let store = match (self.store, s.store_commands_per_msg) {
+            (Some(store), Some(per_message)) => format!(
+                "\nstore commands {per_message:.2} per message ({} commands, {} messages stored)",
+                store.commands, store.messages
+            ),
+            _ => String::new(),
+        };
         format!(
             "target {target}: {processes} process(es), {sessions} sessions, {failures} setup failures, couriers {joined}/{expected}\n\
              offered {offered:.0} msg/s over {window:.1} s window\n\
@@ -368,7 +397,7 @@ impl Report {
              latency from schedule p50 {p50} µs, p99 {p99} µs, p99.9 {p999} µs, max {max} µs\n\
              latency from write    p50 {wp50} µs, p99 {wp99} µs, p99.9 {wp999} µs\n\
              totals sent {sent}, acked {acked}, delivered {delivered_total}; unacked {unacked}; acked but never delivered {lost}{drained}\n\
-             errors {errors}; other frames {other}; server cpu {cpu}",
+             errors {errors}; other frames {other}; server cpu {cpu}{store}",
             target = self.target,
             processes = self.processes,
             sessions = self.sessions,

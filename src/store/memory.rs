@@ -16,6 +16,7 @@ use super::{
     SessionRecord, Store, StoreError, StoredMessage,
 };
 use super::{BuyerProfile, CourierRecord, ShopAccount, ShopRating};
+use super::{Committed, MessageCommit, SessionState};
 use crate::domain::controls::Exemptions;
 use crate::domain::controls::assessment::{LogisticsRecord, ResponseRecord};
 use crate::domain::controls::marketing::MarketingTally;
@@ -54,6 +55,8 @@ struct State {
     presence: HashMap<ShopId, HashMap<UserId, PresenceStatus>>,
     decisions: HashMap<SessionId, Decision>,
     controls: HashMap<SessionId, SessionControls>,
+    /// Each session's version: bumped by every write of its record or controls.
+    versions: HashMap<SessionId, u64>,
     responses: HashMap<ShopId, Vec<ResponseRecord>>,
     logistics: HashMap<ShopId, Vec<LogisticsRecord>>,
     contacts: HashMap<(ShopId, UserId), RecentContacts>,
@@ -170,8 +173,71 @@ impl Log {
 }
 
 impl State {
+    fn bump_version(&mut self, session: SessionId) -> u64 {
+        let version = self.versions.entry(session).or_default();
+        *version += 1;
+        *version
+    }
+
+    fn version(&self, session: SessionId) -> u64 {
+        self.versions.get(&session).copied().unwrap_or(0)
+    }
+
+    fn session_state(&self, session: SessionId) -> SessionState {
+        SessionState {
+            record: self.sessions.get(&session).cloned(),
+            controls: self.controls.get(&session).cloned(),
+            version: self.version(session),
+        }
+    }
+
     fn is_open(session: &SessionRecord) -> bool {
         session.status != SessionStatus::Closed
+    }
+
+    /// Writes a commit's effects; returns the changed waiting counts.
+    fn apply(&mut self, commit: &MessageCommit) -> Vec<super::WaitingCount> {
+        use super::WaitingChange;
+        let (session, effects) = (commit.session, &commit.effects);
+        let pair = (commit.shop.clone(), commit.buyer.clone());
+        if let Some(record) = &effects.record {
+            self.sessions.insert(session, record.clone());
+        }
+        if let Some(controls) = &effects.controls {
+            self.controls.insert(session, controls.clone());
+        }
+        if effects.record.is_some() || effects.controls.is_some() {
+            self.bump_version(session);
+        }
+        for record in &effects.responses {
+            let list = self.responses.entry(record.shop.clone()).or_default();
+            list.push(record.clone());
+        }
+        if let Some((agent, at)) = &effects.contact {
+            let contacts = self.contacts.entry(pair.clone()).or_default();
+            contacts.record(agent.clone(), *at);
+        }
+        if let Some(tally) = effects.marketing {
+            self.marketing.insert(pair, tally);
+        }
+        if let Some(decision) = &effects.decision {
+            self.decisions.insert(session, decision.clone());
+        }
+        let changed = match &effects.waiting {
+            WaitingChange::Unchanged => Vec::new(),
+            WaitingChange::On(agent) => {
+                self.waiting
+                    .on_buyer_message(session, agent, &Exemptions::NONE)
+            }
+            WaitingChange::Nobody => self.waiting.on_shop_reply(session),
+        };
+        changed
+            .into_iter()
+            .map(|agent| super::WaitingCount {
+                buyers_waiting: self.waiting.waiting_count(&agent) as u32,
+                agent,
+            })
+            .collect()
     }
 
     /// Drops `old`'s index entries and adds `new`'s, so the indexes follow the record.
@@ -227,11 +293,11 @@ impl Store for MemoryStore {
         Ok(lock(&self.inner.state).shops.get(shop).cloned())
     }
 
-    async fn put_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+    async fn put_session(&self, session: &SessionRecord) -> Result<u64, StoreError> {
         let mut state = lock(&self.inner.state);
         let old = state.sessions.insert(session.id, session.clone());
         state.reindex(old.as_ref(), session);
-        Ok(())
+        Ok(state.bump_version(session.id))
     }
 
     async fn session(&self, id: SessionId) -> Result<Option<SessionRecord>, StoreError> {
@@ -282,6 +348,33 @@ impl Store for MemoryStore {
         let log = self.log(session);
         let mut log = lock(&log);
         Ok(log.append(message, self.inner.retained))
+    }
+
+    /// Holds the state lock, then the session's log lock, for the whole step (nothing else
+    /// takes them in the other order).
+    async fn commit_message(&self, commit: &MessageCommit) -> Result<Committed, StoreError> {
+        let mut state = lock(&self.inner.state);
+        let log = self.log(commit.session);
+        let mut log = lock(&log);
+        if let Some(original) = log.find_duplicate(commit.message.client_msg_id.as_ref()) {
+            return Ok(Committed::Duplicate(original));
+        }
+        let is_known = state.sessions.contains_key(&commit.session);
+        if !is_known || state.version(commit.session) != commit.version {
+            return Ok(Committed::Conflict(state.session_state(commit.session)));
+        }
+        let Appended::New(stored) = log.append(commit.message.clone(), self.inner.retained) else {
+            return Err(StoreError::Corrupt {
+                key: format!("log {}", commit.session),
+                detail: "a duplicate after the duplicate check".into(),
+            });
+        };
+        let waiting = state.apply(commit);
+        Ok(Committed::New {
+            stored,
+            version: state.version(commit.session),
+            waiting,
+        })
     }
 
     async fn message_by_client_id(
@@ -354,11 +447,14 @@ impl Store for MemoryStore {
         &self,
         session: SessionId,
         controls: &SessionControls,
-    ) -> Result<(), StoreError> {
-        lock(&self.inner.state)
-            .controls
-            .insert(session, controls.clone());
-        Ok(())
+    ) -> Result<u64, StoreError> {
+        let mut state = lock(&self.inner.state);
+        state.controls.insert(session, controls.clone());
+        Ok(state.bump_version(session))
+    }
+
+    async fn session_state(&self, session: SessionId) -> Result<SessionState, StoreError> {
+        Ok(lock(&self.inner.state).session_state(session))
     }
 
     async fn controls(&self, session: SessionId) -> Result<Option<SessionControls>, StoreError> {

@@ -4,6 +4,7 @@
 //! method may cross a network (Redis), may fail with `StoreError::Unavailable`, and returns owned
 //! values. `memory` is the embedded default for one machine.
 
+pub mod commit;
 pub mod memory;
 pub mod redis;
 
@@ -26,6 +27,7 @@ use crate::protocol::ids::{ClientMsgId, MessageId, OrderId, SessionId, ShopId, U
 use crate::protocol::server::{Body, Member, SenderRole, SessionStatus};
 
 pub use self::redis::RedisStore;
+pub use commit::{Committed, Effects, MessageCommit, SessionState, WaitingChange, WaitingCount};
 pub use memory::MemoryStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -263,6 +265,12 @@ pub enum Notification {
         seq: u64,
         node: uuid::Uuid,
     },
+    /// An agent's count of buyers waiting for a reply changed (a `waiting` frame for it).
+    Waiting {
+        agent: UserId,
+        buyers_waiting: u32,
+        node: uuid::Uuid,
+    },
     /// A frame for a user's connections on every node (session, membership and notices).
     Frame {
         user: UserId,
@@ -290,8 +298,27 @@ pub trait Store: Send + Sync + 'static {
         None
     }
 
+    /// The count of commands sent to the backing service so far, for `/metrics`; `None` for a
+    /// store that sends none.
+    fn command_counter(&self) -> Option<std::sync::Arc<std::sync::atomic::AtomicU64>> {
+        None
+    }
+
     async fn put_order(&self, order: &Order) -> Result<OrderWrite, StoreError>;
     async fn order(&self, id: &OrderId) -> Result<Option<Order>, StoreError>;
+    /// What an eligibility decision needs from outside the session: the chosen order (when one
+    /// is) and the shop's logistics settings, in one round trip where the store allows.
+    async fn eligibility_facts(
+        &self,
+        order: Option<&OrderId>,
+        shop: &ShopId,
+    ) -> Result<(Option<Order>, Option<ShopLogistics>), StoreError> {
+        let order = match order {
+            Some(id) => self.order(id).await?,
+            None => None,
+        };
+        Ok((order, self.shop_logistics(shop).await?))
+    }
     async fn put_shop_logistics(
         &self,
         shop: &ShopId,
@@ -300,8 +327,9 @@ pub trait Store: Send + Sync + 'static {
     async fn shop_logistics(&self, shop: &ShopId) -> Result<Option<ShopLogistics>, StoreError>;
 
     /// Stores a new session, or a changed one (members, status, mentions), keeping the indexes
-    /// of open sessions by member and by (buyer, shop) in step.
-    async fn put_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+    /// of open sessions by member and by (buyer, shop) in step. Bumps the session's version
+    /// and returns the new one.
+    async fn put_session(&self, session: &SessionRecord) -> Result<u64, StoreError>;
     async fn session(&self, id: SessionId) -> Result<Option<SessionRecord>, StoreError>;
     /// The buyer's open session with the shop, if any.
     async fn open_session(
@@ -314,8 +342,13 @@ pub trait Store: Send + Sync + 'static {
     /// Open sessions of `shop` that no agent has taken (the message pool), oldest first.
     async fn waiting_sessions(&self, shop: &ShopId) -> Result<Vec<SessionId>, StoreError>;
 
+    /// Stores a chat message and its effects in one atomic step, unless its `client_msg_id`
+    /// was seen before or the session's version moved on (see `commit`). A shared store also
+    /// wakes the other nodes in that step (the message, and each changed waiting count).
+    async fn commit_message(&self, commit: &MessageCommit) -> Result<Committed, StoreError>;
     /// Assigns the next `seq` and stores the message, unless its `client_msg_id` was seen in
-    /// this session before; both in one atomic step.
+    /// this session before; both in one atomic step. For messages without effects (platform
+    /// cards, robot replies).
     async fn append(&self, session: SessionId, message: NewMessage)
     -> Result<Appended, StoreError>;
     /// The stored message with this `client_msg_id`, if the session still retains it.
@@ -424,19 +457,15 @@ pub trait Store: Send + Sync + 'static {
     async fn decision(&self, session: SessionId) -> Result<Option<Decision>, StoreError>;
 
     // ---- shop-side controls ----
+    /// Stores the session's controls; bumps the session's version and returns the new one.
     async fn put_controls(
         &self,
         session: SessionId,
         controls: &SessionControls,
-    ) -> Result<(), StoreError>;
+    ) -> Result<u64, StoreError>;
     async fn controls(&self, session: SessionId) -> Result<Option<SessionControls>, StoreError>;
-    /// The session and its controls together (one round trip where the store allows).
-    async fn session_state(
-        &self,
-        session: SessionId,
-    ) -> Result<(Option<SessionRecord>, Option<SessionControls>), StoreError> {
-        Ok((self.session(session).await?, self.controls(session).await?))
-    }
+    /// The session, its controls and its version, read in one atomic step.
+    async fn session_state(&self, session: SessionId) -> Result<SessionState, StoreError>;
     /// Adds settled response records (each buyer message exactly once).
     async fn add_responses(&self, records: &[ResponseRecord]) -> Result<(), StoreError>;
     /// Marks a session as a logistics session (a courier joined it).

@@ -300,6 +300,12 @@ impl Connection {
                 seq,
                 frame,
             } => {
+                // Another node's message may have taken the seq before this one and not be
+                // here yet: write it first, or its wake-up would find it already passed.
+                let last = self.delivered.get(&session_id).copied();
+                if let Some(last) = last.filter(|last| seq > last + 1) {
+                    self.catch_up(session_id, last, seq - 1).await?;
+                }
                 let last = self.delivered.entry(session_id).or_insert(seq);
                 *last = (*last).max(seq);
                 self.feed(frame).await

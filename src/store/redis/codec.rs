@@ -120,6 +120,17 @@ pub fn sortable_time(at: DateTime<Utc>) -> String {
     format!("{seconds:020}.{nanos:09}")
 }
 
+/// The time a [`sortable_time`] string holds.
+pub fn parse_sortable_time(key: &str, text: &str) -> Result<DateTime<Utc>, StoreError> {
+    let (seconds, nanos) = text
+        .split_once('.')
+        .ok_or_else(|| corrupt(key, format!("{text:?} is not a sortable time")))?;
+    let seconds = parse::<i128>(key, seconds)? - (1_i128 << 62);
+    let seconds = i64::try_from(seconds).map_err(|error| corrupt(key, error))?;
+    DateTime::from_timestamp(seconds, parse(key, nanos)?)
+        .ok_or_else(|| corrupt(key, format!("{text:?} is out of range")))
+}
+
 /// A time exactly, as `<seconds>:<nanoseconds>`: unlike RFC 3339, it holds every time chrono
 /// can (`DateTime::MIN_UTC` included).
 pub fn exact_time(at: DateTime<Utc>) -> String {
@@ -236,6 +247,21 @@ mod tests {
             assert_eq!(a.len(), b.len());
             assert!(a < b, "{a} < {b}");
         }
+    }
+
+    #[test]
+    fn sortable_times_round_trip() {
+        let times = [
+            DateTime::<Utc>::MIN_UTC,
+            DateTime::UNIX_EPOCH - TimeDelta::nanoseconds(1),
+            DateTime::UNIX_EPOCH + TimeDelta::nanoseconds(123_456_789),
+            DateTime::<Utc>::MAX_UTC,
+        ];
+        for at in times {
+            let text = sortable_time(at);
+            assert_eq!(parse_sortable_time("k", &text).ok(), Some(at), "{text}");
+        }
+        assert!(parse_sortable_time("k", "12").is_err());
     }
 
     #[test]

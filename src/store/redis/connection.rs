@@ -8,14 +8,21 @@
 //! reconnect, a reply, or a connection attempt. A call that times out may still have run on
 //! the server (the reply was lost, not the command): callers treat `Unavailable` as "not
 //! acknowledged", and a retried `append` with the same `client_msg_id` finds the original.
+//!
+//! It also counts every command it sends (a pipeline of n commands counts n; a script call
+//! counts its `EVALSHA`, and a `NOSCRIPT` reload its `SCRIPT LOAD` and second `EVALSHA`), for
+//! `/metrics`: commands per chat message is what the Redis store is judged by.
 
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, Cmd, ErrorKind, Pipeline, RedisError, RedisResult, ScriptInvocation, Value};
+use redis::{Client, Cmd, ErrorKind, Pipeline, RedisError, RedisResult, Value};
 use tokio::sync::OnceCell;
 
+use super::lua::Invocation;
 use crate::store::StoreError;
 
 /// How long one store call may take in all, including a reconnect.
@@ -45,6 +52,8 @@ const TRANSIENT_CODES: [&str; 12] = [
 pub struct Connection {
     client: Client,
     manager: OnceCell<ConnectionManager>,
+    /// Commands sent so far.
+    commands: Arc<AtomicU64>,
 }
 
 impl Connection {
@@ -55,7 +64,17 @@ impl Connection {
         Ok(Connection {
             client,
             manager: OnceCell::new(),
+            commands: Arc::default(),
         })
+    }
+
+    /// The count of commands sent, shared with whoever reports it.
+    pub fn command_counter(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.commands)
+    }
+
+    fn count(&self, commands: usize) {
+        self.commands.fetch_add(commands as u64, Ordering::Relaxed);
     }
 
     /// The client, for connections of other kinds (pub/sub).
@@ -67,6 +86,7 @@ impl Connection {
     pub async fn warm_up(&self) -> Result<(), StoreError> {
         self.bounded("PING", async {
             let mut manager = self.manager().await?;
+            self.count(1);
             redis::cmd("PING").query_async::<()>(&mut manager).await
         })
         .await
@@ -75,6 +95,7 @@ impl Connection {
     pub async fn query(&self, key: &str, cmd: &Cmd) -> Result<Value, StoreError> {
         self.bounded(key, async {
             let mut manager = self.manager().await?;
+            self.count(1);
             cmd.query_async(&mut manager).await
         })
         .await
@@ -84,6 +105,7 @@ impl Connection {
     pub async fn pipeline(&self, key: &str, pipe: &Pipeline) -> Result<Vec<Value>, StoreError> {
         self.bounded(key, async {
             let mut manager = self.manager().await?;
+            self.count(pipe.len());
             pipe.query_async(&mut manager).await
         })
         .await
@@ -93,11 +115,20 @@ impl Connection {
     pub async fn script(
         &self,
         key: &str,
-        invocation: &ScriptInvocation<'_>,
+        invocation: &Invocation<'_>,
     ) -> Result<Value, StoreError> {
         self.bounded(key, async {
             let mut manager = self.manager().await?;
-            invocation.invoke_async(&mut manager).await
+            let evalsha = invocation.evalsha();
+            self.count(1);
+            match evalsha.query_async(&mut manager).await {
+                Err(error) if error.kind() == ErrorKind::NoScriptError => {
+                    self.count(2);
+                    invocation.load().query_async::<()>(&mut manager).await?;
+                    evalsha.query_async(&mut manager).await
+                }
+                other => other,
+            }
         })
         .await
     }

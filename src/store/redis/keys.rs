@@ -33,9 +33,14 @@
 //! | `lb:{user:<user>}:open` | set | open sessions the user is a member of |
 //! | `lb:{user:<user>}:waiting` | set | sessions whose buyer waits on this agent |
 //! | `lb:{order:<order>}:order` | hash | `order` (JSON), `updated_at` (sortable time) |
-//! | `lb:{pair:<shop>\|<buyer>}:contacts` | string | `RecentContacts` (JSON) |
+//! | `lb:{pair:<shop>\|<buyer>}:recent` | hash | agent → latest contact (`codec::sortable_time`), the 16 most recent agents |
 //! | `lb:{pair:<shop>\|<buyer>}:marketing` | string | `MarketingTally` (JSON) |
 //! | `lb:{pair:<shop>\|<buyer>}:profile` | string | `BuyerProfile` (JSON) |
+//!
+//! A chat message's commit (`commit::COMMIT`) is the one script that writes under several tags
+//! (the session's, the agents' waiting sets, the shop's responses, the pair's records): it
+//! needs a standalone Redis (or one Cluster node holding every slot). Everything else is
+//! cluster-safe.
 //!
 //! External ids are validated to `[A-Za-z0-9._:-]{1,64}`, so they can hold neither a brace (which
 //! would break the hash tag) nor `|` (which separates the parts of pair keys and pool members).
@@ -158,8 +163,10 @@ pub fn order(order: &OrderId) -> String {
     format!("lb:{{order:{order}}}:order")
 }
 
+/// A hash rather than one JSON string (as the `contacts` key before it was), so that a commit
+/// can update it inside Lua without reading it first.
 pub fn contacts(shop: &ShopId, buyer: &UserId) -> String {
-    format!("lb:{{pair:{shop}|{buyer}}}:contacts")
+    format!("lb:{{pair:{shop}|{buyer}}}:recent")
 }
 
 pub fn marketing(shop: &ShopId, buyer: &UserId) -> String {

@@ -4,17 +4,22 @@
 //! Same semantics as `MemoryStore` (the conformance suite in `tests/integration/store` runs
 //! against both). What differs is where the atomic steps are:
 //!
+//! - `commit_message` is one `EVALSHA` (see `commit`): a chat message, with the version check,
+//!   and every effect it has, plus the wake-ups for other nodes. It is the one script that
+//!   writes under several hash tags, so the store needs a standalone Redis.
+//! - `session_state` reads the record, controls and version in one script; `put_session` and
+//!   `put_controls` bump the version in the same script that writes.
 //! - `append` is one `EVALSHA` of a Lua script (dedupe by `client_msg_id`, next seq, `XADD` to
 //!   the session's stream with id `0-<seq>`, exact trimming to `retained`), so the `ack` that
 //!   follows it means Redis has the message.
 //! - `put_order` compares `updated_at` and writes in one script.
 //! - `put_session` swaps the record, then updates the indexes (which live under other hash
 //!   tags) in one pipeline; see `sessions`.
-//! - `record_contact` is a compare-and-set loop around the domain's own update.
+//! - `record_contact` is one script over the pair's hash of agents and times.
 //!
-//! Keys carry hash tags (see `keys`) so that each script and multi-key command stays in one
-//! Redis Cluster slot; this store talks to one Redis (or a proxy) through one multiplexed
-//! connection.
+//! Keys carry hash tags (see `keys`) so that other scripts and multi-key commands stay in one
+//! Redis Cluster slot; this store talks to one Redis through one multiplexed connection, which
+//! counts the commands it sends (`command_counter`, shown on `/metrics`).
 //!
 //! Redis down: every call fails within about 1.5 s with `StoreError::Unavailable` and nothing is
 //! acknowledged; the connection is remade by itself on a later call. `connect` succeeds even
@@ -22,9 +27,11 @@
 //! Redis does. A bad URL is refused at once.
 
 mod codec;
+mod commit;
 mod connection;
 mod keys;
 mod log;
+mod lua;
 mod notify;
 mod records;
 mod routing;
@@ -37,9 +44,9 @@ use chrono::{DateTime, Utc};
 
 use self::connection::Connection;
 use super::{
-    AgentRecord, Appended, BuyerProfile, CourierRecord, History, NewMessage, Notification,
-    OrderWrite, ServiceRecords, SessionControls, SessionRecord, ShopAccount, ShopRating, Store,
-    StoreError, StoredMessage,
+    AgentRecord, Appended, BuyerProfile, Committed, CourierRecord, History, MessageCommit,
+    NewMessage, Notification, OrderWrite, ServiceRecords, SessionControls, SessionRecord,
+    SessionState, ShopAccount, ShopRating, Store, StoreError, StoredMessage,
 };
 use crate::domain::controls::assessment::{LogisticsRecord, ResponseRecord};
 use crate::domain::controls::marketing::MarketingTally;
@@ -101,6 +108,22 @@ impl Store for RedisStore {
         Some(self.subscriber.sender.subscribe())
     }
 
+    fn command_counter(&self) -> Option<std::sync::Arc<std::sync::atomic::AtomicU64>> {
+        Some(self.connection.command_counter())
+    }
+
+    async fn eligibility_facts(
+        &self,
+        order: Option<&OrderId>,
+        shop: &ShopId,
+    ) -> Result<(Option<Order>, Option<ShopLogistics>), StoreError> {
+        self.facts(order, shop).await
+    }
+
+    async fn commit_message(&self, commit: &MessageCommit) -> Result<Committed, StoreError> {
+        self.commit(commit).await
+    }
+
     async fn put_order(&self, order: &Order) -> Result<OrderWrite, StoreError> {
         self.store_order(order).await
     }
@@ -121,7 +144,7 @@ impl Store for RedisStore {
         self.get_json(&keys::shop_settings(shop)).await
     }
 
-    async fn put_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+    async fn put_session(&self, session: &SessionRecord) -> Result<u64, StoreError> {
         self.store_session(session).await
     }
 
@@ -339,9 +362,11 @@ impl Store for RedisStore {
         &self,
         session: SessionId,
         controls: &SessionControls,
-    ) -> Result<(), StoreError> {
-        let key = keys::SessionKeys::new(session).controls;
-        self.set_json(&key, controls).await
+    ) -> Result<u64, StoreError> {
+        let keys = keys::SessionKeys::new(session);
+        let json = codec::encode(&keys.controls, controls)?;
+        let (version, _) = self.put_versioned(&keys.meta, &keys.controls, json).await?;
+        Ok(version)
     }
 
     async fn controls(&self, session: SessionId) -> Result<Option<SessionControls>, StoreError> {
@@ -349,31 +374,21 @@ impl Store for RedisStore {
             .await
     }
 
-    async fn session_state(
-        &self,
-        session: SessionId,
-    ) -> Result<(Option<SessionRecord>, Option<SessionControls>), StoreError> {
+    async fn session_state(&self, session: SessionId) -> Result<SessionState, StoreError> {
         let keys = keys::SessionKeys::new(session);
-        let mut pipe = redis::pipe();
-        pipe.cmd("GET")
-            .arg(&keys.record)
-            .cmd("GET")
-            .arg(&keys.controls);
-        let mut replies = self
-            .connection
-            .pipeline(&keys.record, &pipe)
-            .await?
-            .into_iter();
-        let (Some(record), Some(controls)) = (replies.next(), replies.next()) else {
-            return Err(StoreError::Corrupt {
-                key: keys.record,
-                detail: "pipeline answered short".into(),
-            });
-        };
-        Ok((
-            codec::json(&keys.record, record)?,
-            codec::json(&keys.controls, controls)?,
-        ))
+        let mut invocation = scripts::SESSION_STATE.prepare_invoke();
+        invocation
+            .key(&keys.record)
+            .key(&keys.controls)
+            .key(&keys.meta);
+        let reply = self.connection.script(&keys.record, &invocation).await?;
+        let mut replies = codec::items(&keys.record, reply)?.into_iter();
+        let mut next = || replies.next().unwrap_or(redis::Value::Nil);
+        Ok(SessionState {
+            record: codec::json(&keys.record, next())?,
+            controls: codec::json(&keys.controls, next())?,
+            version: codec::number(&keys.meta, next())?,
+        })
     }
 
     async fn add_responses(&self, records: &[ResponseRecord]) -> Result<(), StoreError> {
@@ -403,8 +418,7 @@ impl Store for RedisStore {
         shop: &ShopId,
         buyer: &UserId,
     ) -> Result<RecentContacts, StoreError> {
-        let contacts = self.get_json(&keys::contacts(shop, buyer)).await?;
-        Ok(contacts.unwrap_or_default())
+        self.contacts_of(shop, buyer).await
     }
 
     async fn marketing_tally(

@@ -11,13 +11,10 @@ use super::codec;
 use super::keys::{self, SessionKeys};
 use super::scripts;
 use crate::domain::controls::assessment::{LogisticsRecord, ResponseRecord};
-use crate::domain::controls::recent::RecentContacts;
+use crate::domain::controls::recent::{MAX_RECENT_CONTACTS, RecentContacts};
 use crate::domain::order::Order;
 use crate::protocol::ids::{OrderId, SessionId, ShopId, UserId};
 use crate::store::{OrderWrite, ServiceRecords, SessionControls, StoreError};
-
-/// How many times `record_contact` reads again when another node wrote in between.
-const CAS_ATTEMPTS: usize = 8;
 
 impl RedisStore {
     pub(super) async fn get_json<T: DeserializeOwned>(
@@ -155,8 +152,8 @@ impl RedisStore {
             .collect()
     }
 
-    /// Read, update with the domain's own rule, and compare-and-set; again if another node
-    /// wrote in between.
+    /// One `EVALSHA`: the pair's hash keeps each agent's latest time and the most recent
+    /// agents, as `RecentContacts::record` does (see `scripts::CONTACT_FUNCTION`).
     pub(super) async fn add_contact(
         &self,
         shop: &ShopId,
@@ -165,30 +162,35 @@ impl RedisStore {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let key = keys::contacts(shop, buyer);
-        for _ in 0..CAS_ATTEMPTS {
-            let reply = self
-                .connection
-                .query(&key, redis::cmd("GET").arg(&key))
-                .await?;
-            let current = codec::bytes(&key, reply)?;
-            let mut contacts: RecentContacts = match &current {
-                Some(bytes) => codec::decode(&key, bytes)?,
-                None => RecentContacts::default(),
-            };
-            contacts.record(agent.clone(), at);
-            let mut invocation = scripts::COMPARE_AND_SET.prepare_invoke();
-            invocation
-                .key(&key)
-                .arg(current.unwrap_or_default())
-                .arg(codec::encode(&key, &contacts)?);
-            let swapped = self.connection.script(&key, &invocation).await?;
-            if codec::number(&key, swapped)? == 1 {
-                return Ok(());
-            }
+        let mut invocation = scripts::RECORD_CONTACT.prepare_invoke();
+        invocation
+            .key(&key)
+            .arg(agent.as_str())
+            .arg(codec::sortable_time(at))
+            .arg(MAX_RECENT_CONTACTS);
+        self.connection.script(&key, &invocation).await?;
+        Ok(())
+    }
+
+    pub(super) async fn contacts_of(
+        &self,
+        shop: &ShopId,
+        buyer: &UserId,
+    ) -> Result<RecentContacts, StoreError> {
+        let key = keys::contacts(shop, buyer);
+        let reply = self
+            .connection
+            .query(&key, redis::cmd("HGETALL").arg(&key))
+            .await?;
+        let mut contacts = RecentContacts::default();
+        for (agent, at) in codec::pairs(&key, reply)? {
+            let at = String::from_utf8(at).map_err(|error| codec::corrupt(&key, error))?;
+            contacts.record(
+                codec::parse(&key, &agent)?,
+                codec::parse_sortable_time(&key, &at)?,
+            );
         }
-        Err(StoreError::Unavailable(format!(
-            "{key} kept changing; gave up after {CAS_ATTEMPTS} attempts"
-        )))
+        Ok(contacts)
     }
 
     /// The buyer now waits on `agent`: one round trip (`SET .. GET` of the session's agent and

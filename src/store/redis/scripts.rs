@@ -1,13 +1,16 @@
 //! The Lua scripts: each one is a step that must be atomic, and touches the keys of one hash tag
 //! only, so each runs on one Redis Cluster slot.
 //!
-//! They are sent as `EVALSHA`; `redis::Script` loads a script and retries once when Redis
-//! answers `NOSCRIPT` (after a restart or `SCRIPT FLUSH`), so the first call after that costs
-//! two more commands.
+//! (The exception is `commit::COMMIT`, which writes a message's effects under several tags and
+//! so needs a standalone Redis; see there.)
+//!
+//! They are sent as `EVALSHA` (see `lua`); the connection loads a script and retries once when
+//! Redis answers `NOSCRIPT` (after a restart or `SCRIPT FLUSH`), so the first call after that
+//! costs two more commands.
 
 use std::sync::LazyLock;
 
-use redis::Script;
+use super::lua::Lua as Script;
 
 /// Appends one message to a session's log, in one step.
 ///
@@ -20,8 +23,28 @@ use redis::Script;
 /// store does), takes the next seq with `HINCRBY`, `XADD`s the entry under id `0-<seq>` and
 /// returns `{"new", seq}`.
 pub static APPEND: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    Script::new(format!(
+        "{LOG_FUNCTIONS}{}",
         r#"
+local meta, dedupe, log = KEYS[1], KEYS[2], KEYS[3]
+local client_id, retained, message = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+
+local seen, original = find_duplicate(dedupe, log, client_id)
+if seen then return {'duplicate', seen, original} end
+return {'new', append(meta, dedupe, log, client_id, retained, message)}
+"#
+    ))
+});
+
+/// Lua functions `APPEND` and `commit::COMMIT` share.
+///
+/// `find_duplicate(dedupe, log, client_id)` returns the seq and JSON of the retained message
+/// with that `client_msg_id` (`""` for none), or nothing. `append(meta, dedupe, log,
+/// client_id, retained, message)` trims the log to `retained - 1` entries first (dropping the
+/// dedupe entries of the trimmed messages, so the hash holds exactly the retained ones, as the
+/// memory store does), takes the next seq with `HINCRBY`, `XADD`s the entry under id
+/// `0-<seq>` and returns the seq as a string.
+pub const LOG_FUNCTIONS: &str = r#"
 local function field(fields, name)
   for i = 1, #fields, 2 do
     if fields[i] == name then return fields[i + 1] end
@@ -29,46 +52,41 @@ local function field(fields, name)
   return false
 end
 
-local meta, dedupe, log = KEYS[1], KEYS[2], KEYS[3]
-local client_id, retained, message = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-
-if client_id ~= '' then
+local function find_duplicate(dedupe, log, client_id)
+  if client_id == '' then return nil end
   local seen = redis.call('HGET', dedupe, client_id)
-  if seen then
-    local id = '0-' .. seen
-    local found = redis.call('XRANGE', log, id, id)
-    if found[1] then
-      return {'duplicate', seen, field(found[1][2], 'm')}
+  if not seen then return nil end
+  local id = '0-' .. seen
+  local found = redis.call('XRANGE', log, id, id)
+  if not found[1] then return nil end
+  return seen, field(found[1][2], 'm')
+end
+
+local function append(meta, dedupe, log, client_id, retained, message)
+  local excess = redis.call('XLEN', log) + 1 - retained
+  if excess > 0 then
+    local dropped = redis.call('XRANGE', log, '-', '+', 'COUNT', excess)
+    for _, entry in ipairs(dropped) do
+      local dropped_id = field(entry[2], 'c')
+      if dropped_id then redis.call('HDEL', dedupe, dropped_id) end
     end
+    redis.call('XTRIM', log, 'MAXLEN', retained - 1)
+    local last_dropped = dropped[#dropped][1]
+    local oldest = tonumber(string.sub(last_dropped, 3)) + 1
+    redis.call('HSET', meta, 'oldest', string.format('%d', oldest))
   end
-end
-
-local excess = redis.call('XLEN', log) + 1 - retained
-if excess > 0 then
-  local dropped = redis.call('XRANGE', log, '-', '+', 'COUNT', excess)
-  for _, entry in ipairs(dropped) do
-    local dropped_id = field(entry[2], 'c')
-    if dropped_id then redis.call('HDEL', dedupe, dropped_id) end
+  local seq = string.format('%d', redis.call('HINCRBY', meta, 'last', 1))
+  local id = '0-' .. seq
+  if client_id ~= '' then
+    redis.call('XADD', log, id, 'm', message, 'c', client_id)
+    redis.call('HSET', dedupe, client_id, seq)
+  else
+    redis.call('XADD', log, id, 'm', message)
   end
-  redis.call('XTRIM', log, 'MAXLEN', retained - 1)
-  local last_dropped = dropped[#dropped][1]
-  local oldest = tonumber(string.sub(last_dropped, 3)) + 1
-  redis.call('HSET', meta, 'oldest', string.format('%d', oldest))
+  redis.call('HSETNX', meta, 'oldest', seq)
+  return seq
 end
-
-local seq = string.format('%d', redis.call('HINCRBY', meta, 'last', 1))
-local id = '0-' .. seq
-if client_id ~= '' then
-  redis.call('XADD', log, id, 'm', message, 'c', client_id)
-  redis.call('HSET', dedupe, client_id, seq)
-else
-  redis.call('XADD', log, id, 'm', message)
-end
-redis.call('HSETNX', meta, 'oldest', seq)
-return {'new', seq}
-"#,
-    )
-});
+"#;
 
 /// The retained message with a `client_msg_id`.
 ///
@@ -105,19 +123,63 @@ return 1
     )
 });
 
-/// Compare-and-set of a string key, for read-modify-write done in Rust.
+/// Writes a session's record or controls and bumps the session's version, in one step.
 ///
-/// KEYS: the key. ARGV: the value read (`""` when the key was missing), the new value. Returns
-/// 1 when swapped, 0 when someone wrote in between (the caller reads again).
-pub static COMPARE_AND_SET: LazyLock<Script> = LazyLock::new(|| {
+/// KEYS: the session's meta hash, the key to write. ARGV: the value. Returns `{version,
+/// previous value or false}`.
+pub static PUT_VERSIONED: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
-local current = redis.call('GET', KEYS[1]) or ''
-if current ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2])
-return 1
+local version = redis.call('HINCRBY', KEYS[1], 'version', 1)
+return {version, redis.call('SET', KEYS[2], ARGV[1], 'GET')}
 "#,
     )
+});
+
+/// A session's record, controls and version, read in one step.
+///
+/// KEYS: the record, the controls, the meta hash. Returns `{record or false, controls or
+/// false, version or false}`.
+pub static SESSION_STATE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]),
+        redis.call('HGET', KEYS[3], 'version')}
+"#,
+    )
+});
+
+/// Remembers a recent contact: `record_contact(key, agent, at, limit)` keeps the latest time
+/// per agent (a sortable time string, see `codec::sortable_time`) and at most `limit` agents,
+/// dropping the least recent, as `RecentContacts::record` does.
+pub const CONTACT_FUNCTION: &str = r#"
+local function record_contact(key, agent, at, limit)
+  local held = redis.call('HGET', key, agent)
+  if held and held >= at then return end
+  redis.call('HSET', key, agent, at)
+  if redis.call('HLEN', key) <= limit then return end
+  local all = redis.call('HGETALL', key)
+  local oldest_agent, oldest_at = nil, nil
+  for i = 1, #all, 2 do
+    if oldest_at == nil or all[i + 1] < oldest_at then
+      oldest_agent, oldest_at = all[i], all[i + 1]
+    end
+  end
+  redis.call('HDEL', key, oldest_agent)
+end
+"#;
+
+/// `record_contact` alone, for routing's contacts.
+///
+/// KEYS: the pair's contacts hash. ARGV: the agent, the sortable time, the limit.
+pub static RECORD_CONTACT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(format!(
+        "{CONTACT_FUNCTION}{}",
+        r#"
+record_contact(KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3]))
+return 1
+"#
+    ))
 });
 
 /// Removes a hash field only if it still holds the expected value: closing a session must not

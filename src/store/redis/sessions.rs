@@ -1,7 +1,8 @@
 //! Session records and the indexes of open sessions: by member (`lb:{user:..}:open`), by
 //! (buyer, shop) (`lb:{shop:..}:open`), the shop's waiting pool, and agents' presence and load.
 //!
-//! `put_session` swaps the record with `SET .. GET` (one slot), then updates the indexes, which
+//! `put_session` swaps the record with `SET .. GET` and bumps the session's version (one
+//! script, one slot; see `scripts::PUT_VERSIONED`), then updates the indexes, which
 //! live under other hash tags, in one pipeline. The two steps are not one atomic step (Redis
 //! Cluster cannot make cross-slot writes atomic): a reader may see the new record a moment
 //! before its indexes. Each put writes every index entry of the new record again (the removals
@@ -90,11 +91,12 @@ fn remove_stale(pipe: &mut Pipeline, id: &str, old: &Index, new: Option<&Index>)
 }
 
 impl RedisStore {
-    pub(super) async fn store_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
-        let key = SessionKeys::new(session.id).record;
-        let mut swap = redis::cmd("SET");
-        swap.arg(&key).arg(codec::encode(&key, session)?).arg("GET");
-        let previous = self.connection.query(&key, &swap).await?;
+    /// Returns the session's new version.
+    pub(super) async fn store_session(&self, session: &SessionRecord) -> Result<u64, StoreError> {
+        let keys = SessionKeys::new(session.id);
+        let key = keys.record;
+        let json = codec::encode(&key, session)?;
+        let (version, previous) = self.put_versioned(&keys.meta, &key, json).await?;
         // A corrupt previous record cannot be unindexed; index the new one, then report it.
         let (old, fault) = match codec::json::<SessionRecord>(&key, previous) {
             Ok(old) => (old, None),
@@ -104,7 +106,23 @@ impl RedisStore {
         if !pipe.is_empty() {
             self.connection.pipeline(&key, &pipe).await?;
         }
-        fault.map_or(Ok(()), Err)
+        fault.map_or(Ok(version), Err)
+    }
+
+    /// Writes `key` (the session's record or controls) and bumps the session's version in one
+    /// step; returns the new version and the previous value.
+    pub(super) async fn put_versioned(
+        &self,
+        meta: &str,
+        key: &str,
+        value: String,
+    ) -> Result<(u64, redis::Value), StoreError> {
+        let mut invocation = scripts::PUT_VERSIONED.prepare_invoke();
+        invocation.key(meta).key(key).arg(value);
+        let reply = self.connection.script(key, &invocation).await?;
+        let mut parts = codec::items(key, reply)?.into_iter();
+        let version = codec::number(key, parts.next().unwrap_or(redis::Value::Nil))?;
+        Ok((version, parts.next().unwrap_or(redis::Value::Nil)))
     }
 
     pub(super) async fn load_session(

@@ -4,6 +4,8 @@
 //! across nodes, outages, corrupt data, command counts) is in `redis_only`; the hub over Redis
 //! in `hub`.
 
+mod commands;
+mod commit;
 mod fixtures;
 mod hub;
 mod log;
@@ -81,4 +83,9 @@ conformance!(
     log::retention_drops_the_oldest_and_their_client_ids,
     log::messages_after_pages_and_reports_bounds,
     log::asking_before_the_oldest_starts_at_the_oldest,
+    commit::versions_follow_every_write,
+    commit::a_commit_applies_every_effect,
+    commit::a_duplicate_commit_writes_nothing,
+    commit::a_stale_commit_writes_nothing,
+    commit::eligibility_facts_in_one_read,
 );

@@ -3,15 +3,18 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::net::TcpStream;
 
 use logistics_bridge::protocol::ids::SessionId;
-use logistics_bridge::store::{Appended, RedisStore, Store, StoreError};
+use logistics_bridge::store::{
+    Appended, Effects, MessageCommit, RedisStore, SessionRecord, Store, StoreError, WaitingChange,
+};
 
-use super::fixtures::{RETAINED, client_id, session, text, user};
+use super::fixtures::{RETAINED, at, client_id, order_id, session, taken_by, text, user};
 use super::redis_store;
 use crate::support::redis::RedisServer;
 
@@ -378,4 +381,60 @@ async fn keys_follow_the_documented_layout() {
     assert_eq!(ids.len(), 1);
     let entry = format!("{:?}", ids[0]);
     assert!(entry.contains("0-1"), "the entry id is 0-<seq>: {entry}");
+}
+
+/// Every call of a chat message's path, as the hub makes it.
+async fn message_path(store: &Arc<dyn Store>, record: &SessionRecord, version: u64, id: &str) {
+    store.session_state(record.id).await.expect("state");
+    let o1 = order_id("o1");
+    let facts = store.eligibility_facts(Some(&o1), &record.shop).await;
+    facts.expect("facts");
+    let commit = MessageCommit {
+        session: record.id,
+        version,
+        shop: record.shop.clone(),
+        buyer: record.buyer.clone(),
+        message: text(Some(id), "x"),
+        origin: uuid::Uuid::new_v4(),
+        effects: Effects {
+            waiting: WaitingChange::On(user("a1")),
+            contact: Some((user("a1"), at(1))),
+            ..Effects::default()
+        },
+    };
+    store.commit_message(&commit).await.expect("commit");
+}
+
+#[tokio::test]
+async fn the_counter_counts_what_redis_receives() {
+    let server = RedisServer::start();
+    let store = redis_store(&server).await;
+    let counter = store.command_counter().expect("the redis store counts");
+    let record = taken_by(session("s1", "b1", 0), "a1");
+    let version = store.put_session(&record).await.expect("put");
+    message_path(&store, &record, version, "warm").await;
+    let mut monitor = Monitor::start(&server).await;
+
+    let before = counter.load(Ordering::Relaxed);
+    message_path(&store, &record, version, "c1").await;
+    let sent = counter.load(Ordering::Relaxed) - before;
+    let seen = monitor.commands().await;
+    assert_eq!(
+        seen,
+        ["evalsha", "evalsha", "evalsha"],
+        "state, facts, commit"
+    );
+    assert_eq!(sent, 3);
+
+    // After a SCRIPT FLUSH each script is loaded again: three commands for the first call.
+    let _: () = redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query_async(&mut raw(&server).await)
+        .await
+        .expect("flush");
+    monitor.commands().await;
+    let before = counter.load(Ordering::Relaxed);
+    store.session_state(record.id).await.expect("state");
+    assert_eq!(monitor.commands().await, ["evalsha", "script", "evalsha"]);
+    assert_eq!(counter.load(Ordering::Relaxed) - before, 3);
 }
