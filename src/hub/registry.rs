@@ -86,7 +86,10 @@ impl Registry {
             outbox,
         });
         let mut users = self.users.write().unwrap_or_else(PoisonError::into_inner);
-        let list = users.entry(handle.identity.user.clone()).or_default();
+        // Most users have one connection: room for exactly one, not the four `push` reserves.
+        let list = users
+            .entry(handle.identity.user.clone())
+            .or_insert_with(|| Vec::with_capacity(1));
         list.push(Arc::clone(&handle));
         (handle, receiver)
     }

@@ -73,11 +73,12 @@ pub async fn upgrade(
         state,
         identity,
         expires_at,
+        socket: None,
     });
     upgrade
         // tungstenite zero-fills its whole read buffer on the first read, so every idle
-        // connection keeps it resident: 256 bytes reads a typical chat frame in one go.
-        .read_buffer_size(256)
+        // connection keeps it resident: 192 bytes reads a typical chat frame in one go.
+        .read_buffer_size(192)
         // Frames fed between two flushes go out in one write(2) instead of one each.
         .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(WRITE_BUFFER + max_bytes * 4)
@@ -87,9 +88,11 @@ pub async fn upgrade(
         // with unread input resets the connection before the peer reads the close code.
         .max_frame_size(max_bytes * 2)
         .on_upgrade(move |socket| {
+            let mut upgraded = upgraded;
+            upgraded.socket = Some(socket);
             // Tracked, so shutdown waits for the connection to close.
             let tasks = upgraded.tasks.clone();
-            tasks.track_future(run_connection(upgraded, socket))
+            tasks.track_future(run_connection(upgraded))
         })
 }
 
@@ -104,14 +107,16 @@ struct Upgraded {
     tasks: tokio_util::task::TaskTracker,
     identity: Identity,
     expires_at: u64,
+    /// Set once the upgrade is done.
+    socket: Option<WebSocket>,
 }
 
 /// The connection's task. Registering and unregistering with the hub run once each, so their
 /// futures are boxed rather than laid out in every idle connection's task.
 /// No tracing span per connection: one costs a few hundred bytes for the connection's life.
-async fn run_connection(upgraded: Box<Upgraded>, socket: WebSocket) {
+async fn run_connection(upgraded: Box<Upgraded>) {
     let hub = upgraded.state.hub.clone();
-    let Some(connection) = Box::pin(Connection::start(upgraded, socket)).await else {
+    let Some(connection) = Box::pin(Connection::start(upgraded)).await else {
         return;
     };
     let handle = Arc::clone(&connection.handle);
@@ -151,13 +156,15 @@ enum End {
 
 impl Connection {
     /// Registers with the hub; refused, the socket is closed with 1011.
-    async fn start(upgraded: Box<Upgraded>, mut socket: WebSocket) -> Option<Box<Connection>> {
+    async fn start(upgraded: Box<Upgraded>) -> Option<Box<Connection>> {
         let Upgraded {
             state,
             identity,
             expires_at,
+            socket,
             ..
         } = *upgraded;
+        let mut socket = socket?;
         let user = identity.user.clone();
         let (handle, outbox) = match state.hub.connect(identity).await {
             Ok(connected) => connected,
