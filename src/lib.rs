@@ -108,6 +108,12 @@ pub async fn run(
         cancel.clone(),
         tasks.clone(),
     );
+    crate::transport::keepalive::spawn(
+        hub.clone(),
+        config.server.ping_interval,
+        cancel.clone(),
+        &tasks,
+    );
     let limits = Limits::new(&config.limits);
     let grace = config.server.shutdown_grace;
     let state = AppState::new(crate::transport::AppStateInner {

@@ -185,6 +185,11 @@ impl Hub {
         self.inner.clock.now()
     }
 
+    /// Sends `Tick` to the connections due one (see [`Registry::tick`]).
+    pub fn tick_connections(&self, now_ms: u64, interval_ms: u64) {
+        self.inner.registry.tick(now_ms, interval_ms);
+    }
+
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
     }
@@ -194,15 +199,17 @@ impl Hub {
     }
 
     /// Registers a connection and queues its `welcome` frame.
+    /// Registers a connection whose token expires at `expires_at` (seconds since the epoch).
     pub async fn connect(
         &self,
         identity: Identity,
+        expires_at: u64,
     ) -> Result<(Arc<ConnectionHandle>, outbox::Receiver<Outbound>), HubError> {
         // A store outage does not refuse the connection: the welcome goes out without the
         // session list, followed by an `unavailable` error, and requests work once it is back.
         let sessions = self.inner.store.sessions_of(&identity.user).await;
         let capacity = self.inner.settings.outbox_capacity;
-        let (handle, receiver) = self.inner.registry.connect(identity, capacity);
+        let (handle, receiver) = self.inner.registry.connect(identity, capacity, expires_at);
         self.inner.metrics.connected();
         let (sessions, failure) = match sessions {
             Ok(sessions) => (sessions, None),

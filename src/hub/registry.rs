@@ -39,6 +39,8 @@ pub enum Outbound {
     Wake { session_id: SessionId, seq: u64 },
     /// Wake-ups may have been lost: catch up every session this connection follows.
     Resync,
+    /// Time to ping, to check for silence, and to check the token's expiry (see [`Registry::tick`]).
+    Tick,
 }
 
 /// One live connection, as the rest of the hub sees it.
@@ -47,6 +49,10 @@ pub struct ConnectionHandle {
     pub id: u64,
     pub identity: Identity,
     outbox: super::outbox::Sender<Outbound>,
+    /// When the connection's token expires, in milliseconds since the epoch.
+    expires_at_ms: u64,
+    /// When the connection is due its next `Tick`, in milliseconds since the epoch.
+    next_tick_ms: AtomicU64,
 }
 
 impl ConnectionHandle {
@@ -74,16 +80,20 @@ pub struct Registry {
 
 impl Registry {
     /// Registers a connection; returns its handle and the receiving end of its outbox.
+    /// `expires_at` is when the token expires, in seconds since the epoch.
     pub fn connect(
         &self,
         identity: Identity,
         capacity: usize,
+        expires_at: u64,
     ) -> (Arc<ConnectionHandle>, super::outbox::Receiver<Outbound>) {
         let (outbox, receiver) = super::outbox::channel(capacity);
         let handle = Arc::new(ConnectionHandle {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             identity,
             outbox,
+            expires_at_ms: expires_at.saturating_mul(1000),
+            next_tick_ms: AtomicU64::new(0),
         });
         let mut users = self.users.write().unwrap_or_else(PoisonError::into_inner);
         // Most users have one connection: room for exactly one, not the four `push` reserves.
@@ -128,6 +138,21 @@ impl Registry {
             .is_some_and(|list| list.iter().any(|c| Some(c.id) != skip))
     }
 
+    /// Sends `Tick` to each connection due one: every `interval_ms`, and whenever its token has
+    /// expired. One sweep for all connections replaces a timer in each (each timer is part of
+    /// every idle connection's memory); it costs a read lock and a comparison per connection.
+    pub fn tick(&self, now_ms: u64, interval_ms: u64) {
+        let users = self.users.read().unwrap_or_else(PoisonError::into_inner);
+        for connection in users.values().flatten() {
+            let due = connection.next_tick_ms.load(Ordering::Relaxed);
+            if now_ms >= due || now_ms >= connection.expires_at_ms {
+                let next = now_ms.saturating_add(interval_ms);
+                connection.next_tick_ms.store(next, Ordering::Relaxed);
+                connection.push(Outbound::Tick);
+            }
+        }
+    }
+
     /// Pushes to every live connection.
     pub fn push_to_all(&self, outbound: &Outbound) {
         let users = self.users.read().unwrap_or_else(PoisonError::into_inner);
@@ -165,7 +190,7 @@ mod tests {
     #[test]
     fn a_full_outbox_marks_the_connection_overflowed() {
         let registry = Registry::default();
-        let (handle, _receiver) = registry.connect(identity("b1"), 2);
+        let (handle, _receiver) = registry.connect(identity("b1"), 2, u64::MAX / 1000);
         let frame = Outbound::Frame(Frame::from("x"));
         assert!(handle.push(frame.clone()));
         assert!(handle.push(frame.clone()));
@@ -177,11 +202,36 @@ mod tests {
     #[test]
     fn disconnect_counts_what_is_left() {
         let registry = Registry::default();
-        let (first, _r1) = registry.connect(identity("b1"), 1);
-        let (second, _r2) = registry.connect(identity("b1"), 1);
+        let (first, _r1) = registry.connect(identity("b1"), 1, u64::MAX / 1000);
+        let (second, _r2) = registry.connect(identity("b1"), 1, u64::MAX / 1000);
         assert_eq!(registry.connections(&first.identity.user).len(), 2);
         assert_eq!(registry.disconnect(&first), 1);
         assert_eq!(registry.disconnect(&second), 0);
         assert!(!registry.is_connected(&first.identity.user));
+    }
+
+    #[tokio::test]
+    async fn ticks_come_every_interval_and_once_the_token_expired() {
+        use crate::hub::outbox::Next;
+        let registry = Registry::default();
+        let (_live, mut live) = registry.connect(identity("b1"), 8, 100);
+        let (_expired, mut expired) = registry.connect(identity("b2"), 8, 10);
+        registry.tick(50_000, 1_000);
+        assert_eq!(
+            live.try_recv().map(|o| matches!(o, Outbound::Tick)),
+            Some(true)
+        );
+        assert!(expired.try_recv().is_some());
+        registry.tick(50_500, 1_000);
+        assert!(
+            live.try_recv().is_none(),
+            "not due again within the interval"
+        );
+        assert!(
+            expired.try_recv().is_some(),
+            "an expired token is due every sweep"
+        );
+        registry.tick(51_000, 1_000);
+        assert!(matches!(live.recv().await, Next::Value(Outbound::Tick)));
     }
 }

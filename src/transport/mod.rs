@@ -6,6 +6,8 @@
 pub mod admin;
 pub mod auth;
 pub mod console;
+mod delivered;
+pub mod keepalive;
 pub mod limits;
 pub mod logistics;
 pub mod routing;

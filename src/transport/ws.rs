@@ -16,6 +16,7 @@ use tokio::time::Instant;
 
 use super::AppState;
 use super::auth::{self, AuthError};
+use super::delivered::Delivered;
 use crate::hub::outbox::Next;
 use crate::hub::registry::{ConnectionHandle, Frame, Outbound};
 use crate::hub::{HubError, Identity, Reply, frames};
@@ -139,7 +140,7 @@ struct Connection {
     outbox: crate::hub::outbox::Receiver<Outbound>,
     /// Per session, the last `seq` written: older ones are skipped, skipped-over ones are read
     /// from the log first, so each member gets every message once and in order.
-    delivered: crate::FastMap<SessionId, u64>,
+    delivered: Delivered,
     /// Made on the first frame the client sends: an idle connection needs none.
     limiter: Option<Box<DefaultDirectRateLimiter>>,
     bad_frames: u32,
@@ -166,7 +167,7 @@ impl Connection {
         } = *upgraded;
         let mut socket = socket?;
         let user = identity.user.clone();
-        let (handle, outbox) = match state.hub.connect(identity).await {
+        let (handle, outbox) = match state.hub.connect(identity, expires_at).await {
             Ok(connected) => connected,
             Err(error) => {
                 tracing::warn!(%error, %user, "connection refused by the hub");
@@ -181,7 +182,7 @@ impl Connection {
             socket,
             handle,
             outbox,
-            delivered: crate::FastMap::default(),
+            delivered: Delivered::default(),
             bad_frames: 0,
             last_heard: Instant::now(),
             expires_at,
@@ -221,27 +222,14 @@ impl Connection {
         let _ = tokio::time::timeout(CLOSE_TIMEOUT, drain).await;
     }
 
+    /// Pings and token expiry come as `Tick`s from the shared keepalive sweep (see
+    /// `keepalive`), so the connection holds no timer of its own.
     async fn serve(&mut self) -> End {
-        let ping_interval = self.state.config.server.ping_interval;
-        let expires = until_epoch(self.expires_at);
-        // One timer for both pings and the token's expiry: each timer is a few hundred bytes
-        // that every idle connection would keep.
-        let mut next_ping = Instant::now() + ping_interval;
-        let timer = tokio::time::sleep_until(next_ping.min(expires));
-        tokio::pin!(timer);
         let shutdown = self.state.shutdown.clone();
         loop {
             let step = tokio::select! {
                 biased;
                 () = shutdown.cancelled() => Err(End::Close(close::GOING_AWAY, "server shutting down")),
-                () = &mut timer => {
-                    if Instant::now() >= expires {
-                        return End::Close(close::POLICY, "token expired");
-                    }
-                    next_ping = Instant::now() + ping_interval;
-                    timer.as_mut().reset(next_ping.min(expires));
-                    Box::pin(self.ping()).await
-                }
                 next = self.outbox.recv() => match next {
                     // Boxed like reading: a write's state is needed only while writing.
                     Next::Value(outbound) => Box::pin(self.write_batch(outbound)).await,
@@ -264,13 +252,18 @@ impl Connection {
         self.state.config.server.idle_timeout
     }
 
-    async fn ping(&mut self) -> Result<(), End> {
+    /// A keepalive tick: close an expired token or a silent peer, else ping (flushed with the
+    /// batch).
+    async fn tick(&mut self) -> Result<(), End> {
+        if super::keepalive::now_ms() >= self.expires_at.saturating_mul(1000) {
+            return Err(End::Close(close::POLICY, "token expired"));
+        }
         if self.last_heard.elapsed() > self.state.config.server.idle_timeout {
             return Err(End::Close(close::IDLE, "idle timeout"));
         }
-        let ping = Message::Ping(Default::default());
         let limit = self.write_timeout();
-        bounded_write(limit, self.socket.send(ping)).await
+        let ping = self.socket.feed(Message::Ping(Default::default()));
+        bounded_write(limit, ping).await
     }
 
     async fn write_batch(&mut self, first: Outbound) -> Result<(), End> {
@@ -292,14 +285,14 @@ impl Connection {
                 seq,
                 frame,
             } => {
-                let last = self.delivered.get(&session_id).copied();
+                let last = self.delivered.get(session_id);
                 if last.is_some_and(|last| seq <= last) {
                     return Ok(());
                 }
                 if let Some(last) = last.filter(|last| seq > last + 1) {
                     self.catch_up(session_id, last, seq - 1).await?;
                 }
-                self.delivered.insert(session_id, seq);
+                self.delivered.set(session_id, seq);
                 self.feed(frame).await
             }
             Outbound::Ack {
@@ -309,25 +302,24 @@ impl Connection {
             } => {
                 // Another node's message may have taken the seq before this one and not be
                 // here yet: write it first, or its wake-up would find it already passed.
-                let last = self.delivered.get(&session_id).copied();
+                let last = self.delivered.get(session_id);
                 if let Some(last) = last.filter(|last| seq > last + 1) {
                     self.catch_up(session_id, last, seq - 1).await?;
                 }
-                let last = self.delivered.entry(session_id).or_insert(seq);
-                *last = (*last).max(seq);
+                self.delivered.raise(session_id, seq);
                 self.feed(frame).await
             }
             Outbound::Wake { session_id, seq } => {
-                let last = self.delivered.get(&session_id).copied();
+                let last = self.delivered.get(session_id);
                 match last {
                     Some(last) if seq <= last => Ok(()),
                     Some(last) => self.catch_up(session_id, last, seq).await,
                     None => self.catch_up(session_id, seq - 1, seq).await,
                 }
             }
+            Outbound::Tick => self.tick().await,
             Outbound::Resync => {
-                let followed: Vec<(SessionId, u64)> =
-                    self.delivered.iter().map(|(s, seq)| (*s, *seq)).collect();
+                let followed = self.delivered.all();
                 for (session_id, last) in followed {
                     self.catch_up(session_id, last, u64::MAX).await?;
                 }
@@ -359,7 +351,7 @@ impl Connection {
             }
         }
         if cursor > after {
-            self.delivered.insert(session_id, cursor);
+            self.delivered.set(session_id, cursor);
         }
         Ok(())
     }
@@ -512,8 +504,7 @@ impl Connection {
                     Err(error) => return self.reply_hub_error(request_id, "resume", &error).await,
                 };
             }
-            let delivered = self.delivered.entry(session_id).or_insert(0);
-            *delivered = (*delivered).max(last_seq);
+            self.delivered.raise(session_id, last_seq);
         }
         let resumed = ServerMessage::Resumed {
             request_id,
@@ -563,12 +554,4 @@ fn read_error(error: axum::Error) -> End {
         Some(WsError::Capacity(_)) => End::Close(close::TOO_BIG, "message too big"),
         _ => End::Gone,
     }
-}
-
-fn until_epoch(expires_at: u64) -> Instant {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
-    Instant::now() + Duration::from_secs(expires_at.saturating_sub(now))
 }
