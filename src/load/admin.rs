@@ -13,6 +13,26 @@ use super::LoadError;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Sends one HTTP/1.1 request (with `Connection: close`) and reads the whole response, within
+/// [`TIMEOUT`]; `what` names the endpoint in a timeout error.
+pub(super) async fn exchange(
+    addr: SocketAddr,
+    request: &str,
+    what: &'static str,
+) -> Result<String, LoadError> {
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await?;
+        stream.write_all(request.as_bytes()).await?;
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await?;
+        Ok::<_, std::io::Error>(response)
+    };
+    let response = tokio::time::timeout(TIMEOUT, exchange)
+        .await
+        .map_err(|_| LoadError::Timeout(TIMEOUT, what))??;
+    Ok(String::from_utf8_lossy(&response).into_owned())
+}
+
 /// `PUT path` with the admin `token` and a JSON body; fails unless the hub answers 200.
 pub async fn put(
     addr: SocketAddr,
@@ -26,17 +46,7 @@ pub async fn put(
          Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-    let exchange = async {
-        let mut stream = TcpStream::connect(addr).await?;
-        stream.write_all(request.as_bytes()).await?;
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).await?;
-        Ok::<_, std::io::Error>(response)
-    };
-    let response = tokio::time::timeout(TIMEOUT, exchange)
-        .await
-        .map_err(|_| LoadError::Timeout(TIMEOUT, "the admin API"))??;
-    let response = String::from_utf8_lossy(&response);
+    let response = exchange(addr, &request, "the admin API").await?;
     let status = response.lines().next().unwrap_or_default();
     if status.split_whitespace().nth(1) == Some("200") {
         Ok(())

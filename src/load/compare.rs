@@ -340,4 +340,26 @@ mod tests {
         ));
         assert!(text.contains("MISSED"), "{text}");
     }
+
+    #[test]
+    fn a_redis_run_is_judged_against_the_redis_throughput_target() {
+        let run = |store| Report {
+            store,
+            ..Report::default()
+        };
+        let counted = Some(super::super::stats::StoreCommands {
+            commands: 3,
+            messages: 2,
+        });
+        let redis = Comparison {
+            throughput: vec![(run(counted), run(None))],
+            ..Comparison::default()
+        };
+        assert!(redis.render().contains("| ≥ 50,000 |"));
+        let memory = Comparison {
+            throughput: vec![(run(None), run(None))],
+            ..Comparison::default()
+        };
+        assert!(memory.render().contains("| ≥ 150,000 |"));
+    }
 }

@@ -6,15 +6,10 @@
 //! counter, and the report then shows none.
 
 use std::net::SocketAddr;
-use std::time::Duration;
-
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use super::LoadError;
 use super::stats::StoreCommands;
 
-const TIMEOUT: Duration = Duration::from_secs(5);
 const COMMANDS: &str = "logistics_bridge_store_commands_total";
 const MESSAGES: &str = "logistics_bridge_messages_total";
 
@@ -70,17 +65,7 @@ async fn get(url: &MetricsUrl) -> Result<String, LoadError> {
         "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
         url.path, url.addr
     );
-    let exchange = async {
-        let mut stream = TcpStream::connect(url.addr).await?;
-        stream.write_all(request.as_bytes()).await?;
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).await?;
-        Ok::<_, std::io::Error>(response)
-    };
-    let response = tokio::time::timeout(TIMEOUT, exchange)
-        .await
-        .map_err(|_| LoadError::Timeout(TIMEOUT, "the metrics endpoint"))??;
-    let response = String::from_utf8_lossy(&response).into_owned();
+    let response = super::admin::exchange(url.addr, &request, "the metrics endpoint").await?;
     let status = response.lines().next().unwrap_or_default();
     if status.split_whitespace().nth(1) != Some("200") {
         return Err(LoadError::Protocol(format!("GET {}: {status}", url.path)));
