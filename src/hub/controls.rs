@@ -12,7 +12,7 @@ use crate::hub::HubError;
 use crate::hub::registry::Outbound;
 use crate::hub::session::SessionActor;
 use crate::protocol::ids::UserId;
-use crate::protocol::server::{Body, SenderRole, ServerMessage};
+use crate::protocol::server::{Body, SenderRole};
 use crate::protocol::{ErrorCode, Member};
 use crate::store::{Effects, WaitingChange};
 
@@ -148,9 +148,7 @@ impl crate::hub::Hub {
                     continue;
                 }
             };
-            let frame = super::frames::encode(&ServerMessage::Waiting {
-                buyers_waiting: count,
-            });
+            let frame = super::frames::waiting(count);
             self.tell(agent, &Outbound::Frame(frame));
         }
     }

@@ -95,6 +95,11 @@ pub fn ack(session_id: SessionId, request_id: Option<RequestId>, stored: &Stored
     })
 }
 
+/// How many buyers wait for the agent's reply.
+pub fn waiting(buyers_waiting: u32) -> Frame {
+    encode(&ServerMessage::Waiting { buyers_waiting })
+}
+
 pub fn member_joined(session_id: SessionId, member: &Member) -> Frame {
     encode(&ServerMessage::MemberJoined {
         session_id,

@@ -2,8 +2,8 @@
 //!
 //! A node that stores a message delivers it to its own connections and publishes a wake-up with
 //! the session and `seq` (a chat message's commit publishes it in the same step, with the
-//! changed waiting counts; platform and robot messages through `announce_stored`). Every other node passes the wake-up to its connections of that
-//! session's members, and each connection reads what it has not written yet from the log, so a
+//! changed waiting counts; platform and robot messages through `announce_stored`). Every other
+//! node passes the wake-up to its connections of that session's members, and each connection reads what it has not written yet from the log, so a
 //! lost wake-up only delays delivery until the next one (or a `Resync` after the subscription
 //! came back). With a store of its own, a node has nobody to wake.
 
@@ -13,7 +13,6 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::hub::Hub;
 use crate::hub::registry::Outbound;
 use crate::protocol::ids::{SessionId, UserId};
-use crate::protocol::server::ServerMessage;
 use crate::store::Notification;
 
 impl Hub {
@@ -102,8 +101,7 @@ impl Hub {
                     buyers_waiting,
                     node,
                 }) if node != self.inner.node => {
-                    let waiting = ServerMessage::Waiting { buyers_waiting };
-                    let outbound = Outbound::Frame(super::frames::encode(&waiting));
+                    let outbound = Outbound::Frame(super::frames::waiting(buyers_waiting));
                     self.inner.registry.push_to_user(&agent, &outbound, None);
                 }
                 Ok(

@@ -2,8 +2,9 @@
 //!
 //! An outbox is a bounded queue of encoded frames that the connection's task writes to its
 //! socket. Policy for a slow reader: pushing never waits; when an outbox is full it is marked
-//! overflowed and the connection's task closes the connection with 4001. The client resumes from its last `seq`
-//! on reconnect, so a slow reader loses nothing, and nobody else waits for it.
+//! overflowed and the connection's task closes the connection with 4001. The client resumes
+//! from its last `seq` on reconnect, so a slow reader loses nothing, and nobody else waits for
+//! it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -39,8 +40,9 @@ pub enum Outbound {
     Wake { session_id: SessionId, seq: u64 },
     /// Wake-ups may have been lost: catch up every session this connection follows.
     Resync,
-    /// Time to ping, to check for silence, and to check the token's expiry (see [`Registry::tick`]).
-    Tick,
+    /// Time to ping and to check for silence, or to close: the token has `expired` (see
+    /// [`Registry::tick`]).
+    Tick { expired: bool },
 }
 
 /// One live connection, as the rest of the hub sees it.
@@ -145,10 +147,11 @@ impl Registry {
         let users = self.users.read().unwrap_or_else(PoisonError::into_inner);
         for connection in users.values().flatten() {
             let due = connection.next_tick_ms.load(Ordering::Relaxed);
-            if now_ms >= due || now_ms >= connection.expires_at_ms {
+            let expired = now_ms >= connection.expires_at_ms;
+            if now_ms >= due || expired {
                 let next = now_ms.saturating_add(interval_ms);
                 connection.next_tick_ms.store(next, Ordering::Relaxed);
-                connection.push(Outbound::Tick);
+                connection.push(Outbound::Tick { expired });
             }
         }
     }
@@ -218,7 +221,7 @@ mod tests {
         let (_expired, mut expired) = registry.connect(identity("b2"), 8, 10);
         registry.tick(50_000, 1_000);
         assert_eq!(
-            live.try_recv().map(|o| matches!(o, Outbound::Tick)),
+            live.try_recv().map(|o| matches!(o, Outbound::Tick { .. })),
             Some(true)
         );
         assert!(expired.try_recv().is_some());
@@ -232,6 +235,9 @@ mod tests {
             "an expired token is due every sweep"
         );
         registry.tick(51_000, 1_000);
-        assert!(matches!(live.recv().await, Next::Value(Outbound::Tick)));
+        assert!(matches!(
+            live.recv().await,
+            Next::Value(Outbound::Tick { .. })
+        ));
     }
 }

@@ -5,8 +5,8 @@
 //! the state it holds (on copies) and commits them with the version it last saw
 //! (`store::commit`). When another node's actor of the same session wrote in between, the
 //! commit is refused with nothing written and answers with the session as it is now; the actor
-//! takes that and runs the send again from its checks. With Redis a send is then one command, plus one read before it for
-//! a buyer's text in a two-party session (the order and the shop's settings, for the
+//! takes that and runs the send again from its checks. With Redis a send is then one command,
+//! plus one read before it for a buyer's text in a two-party session (the order and the shop's settings, for the
 //! eligibility decision), an order card (the order) or a marketing message (the tally).
 
 use chrono::{DateTime, Utc};
@@ -18,7 +18,7 @@ use crate::hub::session::{SendCommand, SessionActor, acked};
 use crate::hub::{HubError, frames};
 use crate::protocol::ErrorCode;
 use crate::protocol::ids::MessageId;
-use crate::protocol::server::{Body, SenderRole, ServerMessage, SessionStatus};
+use crate::protocol::server::{Body, SenderRole, SessionStatus};
 use crate::store::{Committed, Effects, MessageCommit, NewMessage, SessionState, WaitingCount};
 
 /// Commits refused for a changed session before the send gives up with `unavailable`. Each
@@ -180,9 +180,7 @@ impl SessionActor {
     /// from the store's wake-up (`Notification::Waiting`), published by the commit.
     fn push_waiting_here(&self, counts: &[WaitingCount]) {
         for count in counts {
-            let frame = frames::encode(&ServerMessage::Waiting {
-                buyers_waiting: count.buyers_waiting,
-            });
+            let frame = frames::waiting(count.buyers_waiting);
             let registry = &self.hub.inner.registry;
             registry.push_to_user(&count.agent, &Outbound::Frame(frame), None);
         }

@@ -33,7 +33,7 @@ pub fn spawn(hub: Hub, ping_interval: Duration, shutdown: CancellationToken, tas
 }
 
 /// Milliseconds since the epoch: tokens count their expiry on that clock.
-pub fn now_ms() -> u64 {
+fn now_ms() -> u64 {
     let since = SystemTime::now().duration_since(UNIX_EPOCH);
     u64::try_from(since.unwrap_or_default().as_millis()).unwrap_or(u64::MAX)
 }

@@ -145,8 +145,6 @@ struct Connection {
     limiter: Option<Box<DefaultDirectRateLimiter>>,
     bad_frames: u32,
     last_heard: Instant,
-    /// When the token expires (seconds since the epoch).
-    expires_at: u64,
 }
 
 /// Why the loop ended: the close code to send, or none when the peer already went.
@@ -185,7 +183,6 @@ impl Connection {
             delivered: Delivered::default(),
             bad_frames: 0,
             last_heard: Instant::now(),
-            expires_at,
         }))
     }
 
@@ -254,8 +251,8 @@ impl Connection {
 
     /// A keepalive tick: close an expired token or a silent peer, else ping (flushed with the
     /// batch).
-    async fn tick(&mut self) -> Result<(), End> {
-        if super::keepalive::now_ms() >= self.expires_at.saturating_mul(1000) {
+    async fn tick(&mut self, expired: bool) -> Result<(), End> {
+        if expired {
             return Err(End::Close(close::POLICY, "token expired"));
         }
         if self.last_heard.elapsed() > self.state.config.server.idle_timeout {
@@ -317,7 +314,7 @@ impl Connection {
                     None => self.catch_up(session_id, seq - 1, seq).await,
                 }
             }
-            Outbound::Tick => self.tick().await,
+            Outbound::Tick { expired } => self.tick(expired).await,
             Outbound::Resync => {
                 let followed = self.delivered.all();
                 for (session_id, last) in followed {

@@ -42,8 +42,8 @@ use crate::store::{
 /// 15 the session id, 16 the node id; 17 and on: response records JSON.
 ///
 /// Returns `{"duplicate", seq, json}` (nothing written), `{"conflict", version, record,
-/// controls}` (the version differs or the record is gone; nothing written), or `{"new", seq, version, agent, count, ...}` with the
-/// agents whose waiting count changed.
+/// controls}` (the version differs or the record is gone; nothing written), or `{"new", seq,
+/// version, agent, count, ...}` with the agents whose waiting count changed.
 static COMMIT: LazyLock<Lua> = LazyLock::new(|| {
     Lua::new(format!(
         "{LOG_FUNCTIONS}{CONTACT_FUNCTION}{}",
