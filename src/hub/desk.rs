@@ -13,7 +13,8 @@ use tokio::sync::oneshot;
 use crate::domain::order::Carrier;
 use crate::domain::splice::Evaluation;
 use crate::hub::registry::{ConnectionHandle, Outbound};
-use crate::hub::session::{self, Command};
+use crate::hub::running;
+use crate::hub::session::Command;
 use crate::hub::{Hub, HubError, Identity, Reply, frames};
 use crate::protocol::client::PresenceStatus;
 use crate::protocol::ids::{InviteId, RequestId, SessionId, UserId};
@@ -77,7 +78,7 @@ impl Hub {
             };
             let (done, answer) = oneshot::channel();
             let command = Command::OfferCourier { invite_id, done };
-            session::dispatch(self, splice.session_id, command).await?;
+            running::dispatch(self, splice.session_id, command).await?;
             if !answer.await.unwrap_or(false) {
                 return Ok(());
             }
@@ -100,7 +101,7 @@ impl Hub {
                 () = shutdown.cancelled() => {}
                 () = tokio::time::sleep(wait) => {
                     let command = Command::QueueTimeout { invite_id };
-                    if let Err(error) = session::dispatch(&hub, session_id, command).await {
+                    if let Err(error) = running::dispatch(&hub, session_id, command).await {
                         tracing::warn!(%invite_id, %error, "queue timeout lost");
                     }
                 }
@@ -147,7 +148,7 @@ impl Hub {
                         return;
                     }
                     let command = Command::CourierLost { courier };
-                    if let Err(error) = session::dispatch(&hub, session_id, command).await {
+                    if let Err(error) = running::dispatch(&hub, session_id, command).await {
                         tracing::warn!(%session_id, %error, "courier loss not handled");
                     }
                 }
@@ -190,7 +191,7 @@ impl Hub {
             invite_id,
             accept,
         };
-        session::dispatch(self, session_id, command).await?;
+        running::dispatch(self, session_id, command).await?;
         Ok(Reply::None)
     }
 
@@ -217,7 +218,7 @@ impl Hub {
             invite_id,
             evaluation,
         };
-        session::dispatch(self, session_id, command).await?;
+        running::dispatch(self, session_id, command).await?;
         Ok(Reply::None)
     }
 

@@ -15,6 +15,7 @@ mod open;
 pub mod outbox;
 pub mod registry;
 mod routing;
+mod running;
 mod send;
 pub mod session;
 mod splice;
@@ -34,7 +35,8 @@ use crate::protocol::{ErrorCode, Role};
 use crate::store::{History, SessionRecord, Store, StoreError};
 use metrics::Metrics;
 use registry::{ConnectionHandle, Outbound, Registry};
-use session::{Command, SendCommand, SessionSender};
+use running::SessionSender;
+use session::{Command, SendCommand};
 
 /// Who a connection is, as its token says. Nothing a client sends changes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +127,9 @@ struct HubInner {
     tasks: TaskTracker,
     /// One courier-queue drain at a time, so offers go out longest-waiting first.
     draining: tokio::sync::Mutex<()>,
+    /// Serialises choosing a courier and joining it, so two sessions never both take the
+    /// last free place of one courier (its load is counted from the sessions it joined).
+    assigning: tokio::sync::Mutex<()>,
     /// This node's id, so it ignores its own wake-ups.
     node: uuid::Uuid,
 }
@@ -168,6 +173,7 @@ impl Hub {
             shutdown,
             tasks,
             draining: tokio::sync::Mutex::new(()),
+            assigning: tokio::sync::Mutex::new(()),
             node: uuid::Uuid::new_v4(),
         };
         let hub = Hub {
@@ -281,7 +287,7 @@ impl Hub {
                     marketing,
                     intent,
                 };
-                session::dispatch(self, session_id, Command::Send(send)).await?;
+                running::send(self, session_id, send).await?;
                 Ok(Reply::None)
             }
             ClientMessage::Resume {
@@ -465,7 +471,7 @@ impl Hub {
             .unwrap_or_else(PoisonError::into_inner);
         let sender = sessions
             .entry(session_id)
-            .or_insert_with(|| session::spawn(self.clone(), record, controls, version));
+            .or_insert_with(|| running::spawn(self.clone(), record, controls, version));
         Ok(sender.clone())
     }
 
@@ -490,7 +496,7 @@ impl Hub {
             .unwrap_or_else(PoisonError::into_inner);
         if sessions
             .get(&session_id)
-            .is_some_and(|s| session::is_same(s, sender))
+            .is_some_and(|s| running::Session::is_same(s, sender))
         {
             sessions.remove(&session_id);
         }
@@ -502,7 +508,7 @@ impl Hub {
         if self.inner.shutdown.is_cancelled() {
             return;
         }
-        if let Err(error) = session::dispatch(self, session_id, command).await {
+        if let Err(error) = running::dispatch(self, session_id, command).await {
             tracing::warn!(session = %session_id, %error, "command lost while its actor stopped");
         }
     }

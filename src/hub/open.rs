@@ -8,7 +8,8 @@ use tokio::sync::oneshot;
 
 use crate::domain::eligibility::{MentionSource, OrderMention};
 use crate::hub::registry::{ConnectionHandle, Outbound};
-use crate::hub::session::{self, Command};
+use crate::hub::running;
+use crate::hub::session::Command;
 use crate::hub::{Hub, HubError, Identity, Reply, frames};
 use crate::protocol::client::PresenceStatus;
 use crate::protocol::ids::{OrderId, RequestId, SessionId, ShopId, UserId};
@@ -130,7 +131,7 @@ impl Hub {
             return record.ok_or(HubError::NotMember);
         };
         let (done, answer) = oneshot::channel();
-        session::dispatch(self, session_id, Command::Mention { mention, done }).await?;
+        running::dispatch(self, session_id, Command::Mention { mention, done }).await?;
         answer.await.map_err(|_| HubError::ShuttingDown)?
     }
 
@@ -200,7 +201,7 @@ impl Hub {
             carrier: identity.carrier,
         };
         let (done, answer) = oneshot::channel();
-        session::dispatch(self, session_id, Command::Leave { member, done }).await?;
+        running::dispatch(self, session_id, Command::Leave { member, done }).await?;
         answer.await.map_err(|_| HubError::ShuttingDown)??;
         if role == SenderRole::Agent
             && let Some(record) = self.inner.store.session(session_id).await?

@@ -12,7 +12,8 @@ use crate::domain::routing::{
     RoutingConfig, RoutingDecision, agent_states, order_state, pick_in_group, route,
 };
 use crate::domain::routing::{RobotAnswer, robot_answer};
-use crate::hub::session::{self, Command, SessionActor};
+use crate::hub::running;
+use crate::hub::session::{Command, SessionActor};
 use crate::hub::{Hub, HubError};
 use crate::protocol::client::PresenceStatus;
 use crate::protocol::ids::{SessionId, ShopId, UserId};
@@ -172,7 +173,7 @@ impl Hub {
         member: MemberRecord,
     ) -> Result<SessionRecord, HubError> {
         let (done, answer) = oneshot::channel();
-        session::dispatch(self, session_id, Command::Join { member, done }).await?;
+        running::dispatch(self, session_id, Command::Join { member, done }).await?;
         answer.await.map_err(|_| HubError::ShuttingDown)??;
         let record = self.store().session(session_id).await?;
         record.ok_or(HubError::NotMember)
@@ -232,7 +233,7 @@ impl Hub {
             to: Some(to),
             done,
         };
-        session::dispatch(self, session_id, command).await?;
+        running::dispatch(self, session_id, command).await?;
         answer.await.map_err(|_| HubError::ShuttingDown)??;
         let record = self.store().session(session_id).await?;
         record.ok_or(HubError::NotMember)
@@ -291,7 +292,7 @@ impl Hub {
             to: Some(self.agent_member(target)),
             done,
         };
-        session::dispatch(self, session_id, command).await?;
+        running::dispatch(self, session_id, command).await?;
         answer.await.map_err(|_| HubError::ShuttingDown)?
     }
 

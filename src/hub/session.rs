@@ -1,7 +1,7 @@
 //! One actor per active session: the single writer of its record and log on this node.
 //!
-//! Sends, joins and leaves for a session queue on its bounded command channel and are applied
-//! one at a time, so `seq` order is delivery order and membership never races a send. The actor
+//! Sends, joins and leaves for a session are applied one at a time (`hub::running` says by
+//! whom), so `seq` order is delivery order and membership never races a send. The actor
 //! caches the session record and controls with their version, writes every change through to
 //! the store, and exits after a quiet spell; the next command starts a fresh one from the store.
 //!
@@ -13,7 +13,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use crate::domain::intent::Intent;
@@ -24,11 +24,6 @@ use crate::protocol::ids::{ClientMsgId, InviteId, RequestId, SessionId};
 use crate::protocol::server::{Body, SenderRole, ServerMessage, SessionStatus};
 use crate::protocol::{ErrorCode, Member};
 use crate::store::{MemberRecord, SessionControls, SessionRecord, SessionState, StoredMessage};
-
-/// Commands queued per session before senders wait.
-const COMMAND_CAPACITY: usize = 256;
-/// An actor with nothing to do for this long exits.
-const IDLE_EXIT: Duration = Duration::from_secs(120);
 
 pub struct SendCommand {
     pub connection: Arc<ConnectionHandle>,
@@ -90,28 +85,6 @@ pub enum Command {
     },
 }
 
-pub type SessionSender = mpsc::Sender<Command>;
-
-pub fn spawn(
-    hub: Hub,
-    record: SessionRecord,
-    controls: SessionControls,
-    version: u64,
-) -> SessionSender {
-    let (sender, receiver) = mpsc::channel(COMMAND_CAPACITY);
-    let actor = SessionActor {
-        hub,
-        record,
-        controls,
-        version,
-        last_activity: Instant::now(),
-        is_lost: false,
-    };
-    let tracker = actor.hub.inner.tasks.clone();
-    tracker.spawn(actor.run(receiver, sender.clone()));
-    sender
-}
-
 pub(super) struct SessionActor {
     pub(super) hub: Hub,
     pub(super) record: SessionRecord,
@@ -123,47 +96,41 @@ pub(super) struct SessionActor {
     pub(super) last_activity: Instant,
     /// The shared store no longer knows the session: every command is refused.
     pub(super) is_lost: bool,
+    /// Its task stopped: commands go to a fresh actor (see `running`).
+    pub(super) is_stopped: bool,
 }
 
 impl SessionActor {
-    async fn run(mut self, mut commands: mpsc::Receiver<Command>, me: SessionSender) {
-        let shutdown = self.hub.inner.shutdown.clone();
-        loop {
-            let courier_idle = self.courier_idle_deadline();
-            let command = tokio::select! {
-                command = commands.recv() => command,
-                () = tokio::time::sleep(IDLE_EXIT), if courier_idle.is_none() => None,
-                () = sleep_until(courier_idle) => {
-                    self.let_idle_courier_go().await;
-                    continue;
-                }
-                () = shutdown.cancelled() => None,
-            };
-            let Some(command) = command else { break };
-            // A send finds out from its commit whether the session moved on.
-            let is_send = matches!(command, Command::Send(_));
-            if let Err(gone) = self.refresh_unless(is_send).await {
-                reject(command, gone);
-                if self.is_lost {
-                    break;
-                }
-                continue;
-            }
-            self.apply(command).await;
-            if self.is_lost {
-                break;
-            }
-        }
-        self.hub.forget_session(self.record.id, &me);
-        // Whatever raced in after we chose to stop goes to a fresh actor.
-        commands.close();
-        while let Ok(command) = commands.try_recv() {
-            self.hub.requeue(self.record.id, command).await;
+    pub(super) fn new(
+        hub: Hub,
+        record: SessionRecord,
+        controls: SessionControls,
+        version: u64,
+    ) -> SessionActor {
+        SessionActor {
+            hub,
+            record,
+            controls,
+            version,
+            last_activity: Instant::now(),
+            is_lost: false,
+            is_stopped: false,
         }
     }
 
+    /// Applies a command that came through the queue.
+    pub(super) async fn apply_queued(&mut self, command: Command) {
+        // A send finds out from its commit whether the session moved on.
+        let is_send = matches!(command, Command::Send(_));
+        if let Err(gone) = self.refresh_unless(is_send).await {
+            reject(command, gone);
+            return;
+        }
+        self.apply(command).await;
+    }
+
     /// When a joined courier will have idled too long, if one is a member.
-    fn courier_idle_deadline(&self) -> Option<Instant> {
+    pub(super) fn courier_idle_deadline(&self) -> Option<Instant> {
         self.record.has_role(SenderRole::Courier).then(|| {
             let idle = self.hub.inner.settings.splice.courier_idle_timeout;
             self.last_activity + idle.to_std().unwrap_or(Duration::MAX / 4)
@@ -219,7 +186,7 @@ impl SessionActor {
         self.last_activity = Instant::now();
     }
 
-    async fn let_idle_courier_go(&mut self) {
+    pub(super) async fn let_idle_courier_go(&mut self) {
         let courier = self
             .record
             .members
@@ -288,7 +255,7 @@ impl SessionActor {
         }
     }
 
-    async fn send(&mut self, command: SendCommand) {
+    pub(super) async fn send(&mut self, command: SendCommand) {
         let connection = Arc::clone(&command.connection);
         let request_id = command.request_id.clone();
         if let Err(error) = self.try_send(&command).await {
@@ -475,21 +442,6 @@ impl SessionActor {
     }
 }
 
-/// Sends `command` to the session's actor, starting one when none runs.
-pub async fn dispatch(hub: &Hub, session_id: SessionId, command: Command) -> Result<(), HubError> {
-    let sender = hub.session_sender(session_id).await?;
-    if let Err(mpsc::error::SendError(command)) = sender.send(command).await {
-        // The actor stopped between lookup and send; a fresh one takes the command.
-        hub.forget_session(session_id, &sender);
-        let sender = hub.session_sender(session_id).await?;
-        sender
-            .send(command)
-            .await
-            .map_err(|_| HubError::ShuttingDown)?;
-    }
-    Ok(())
-}
-
 pub(super) fn acked(
     session_id: SessionId,
     stored: &StoredMessage,
@@ -503,7 +455,7 @@ pub(super) fn acked(
 }
 
 /// Answers a command that cannot be applied (the store failed, or lost the session).
-fn reject(command: Command, error: HubError) {
+pub(super) fn reject(command: Command, error: HubError) {
     let code = error.code();
     let again = || HubError::peer(code, error.client_message());
     match command {
@@ -540,17 +492,6 @@ fn reply_error(
             &error,
         )));
     }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
-    }
-}
-
-pub fn is_same(a: &SessionSender, b: &SessionSender) -> bool {
-    a.same_channel(b)
 }
 
 /// The session frame as `viewer` sees the members.

@@ -189,6 +189,8 @@ impl SessionActor {
         splice: &mut Splice,
         is_fresh: bool,
     ) -> Result<(), HubError> {
+        let hub = self.hub.clone();
+        let _one_at_a_time = hub.inner.assigning.lock().await;
         let store = self.hub.store().clone();
         let queue = store.courier_queue(splice.carrier).await?;
         let is_behind_others = is_fresh && !queue.is_empty();
@@ -386,6 +388,8 @@ impl SessionActor {
                 .await?;
             return Ok(true);
         }
+        let hub = self.hub.clone();
+        let _one_at_a_time = hub.inner.assigning.lock().await;
         let Some(courier) = self.pick_courier(&splice).await? else {
             return Ok(false);
         };

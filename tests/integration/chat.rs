@@ -33,7 +33,9 @@ async fn buyer_and_agent_chat_both_ways() {
     server.stop().await;
 }
 
-#[tokio::test]
+// Two workers: a message is applied by its sender's task when the session is idle and queued
+// behind others when not, and both ways must keep one order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_member_gets_messages_in_seq_order_with_no_gap() {
     // Both sides write freely here; the five-message limit has tests of its own.
     let server = TestServer::with_config(|c| c.controls.consecutive_limit = 1000).await;
@@ -57,20 +59,30 @@ async fn every_member_gets_messages_in_seq_order_with_no_gap() {
             )
             .await;
     }
-    let mut buyer_seen = Vec::new();
-    let mut agent_seen = Vec::new();
+    let (mut buyer_seen, mut agent_seen) = (Vec::new(), Vec::new());
+    let (mut buyer_got, mut agent_got) = (Vec::new(), Vec::new());
     while buyer_seen.len() < 2 * count {
         let frame = buyer.recv().await;
         buyer_seen.extend(frame["seq"].as_u64());
+        buyer_got.extend(frame["body"]["text"].as_str().map(str::to_string));
     }
     while agent_seen.len() < 2 * count {
         let frame = agent.recv().await; // also `waiting` frames, which carry no seq
         agent_seen.extend(frame["seq"].as_u64());
+        agent_got.extend(frame["body"]["text"].as_str().map(str::to_string));
     }
     // Each client sees its acks and the other's messages: together every seq once, in order.
     let expected: Vec<u64> = (1..=2 * count as u64).collect();
     assert_eq!(buyer_seen, expected);
     assert_eq!(agent_seen, expected);
+    // And each sender's messages in the order it sent them.
+    let sent = |prefix: &str| {
+        (0..count)
+            .map(|i| format!("{prefix}{i}"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(buyer_got, sent("r"));
+    assert_eq!(agent_got, sent("m"));
     server.stop().await;
 }
 

@@ -666,3 +666,57 @@ async fn a_courier_idle_past_the_limit_is_let_go_and_the_buyer_can_rate() {
     assert_eq!(record["splices"][0]["state"], "left");
     s.server.stop().await;
 }
+
+/// Buyers of many shops accepting at the same moment never share a courier beyond its limit:
+/// with as many free couriers as buyers and one session each, every courier joins exactly one.
+// Two workers, so that the sessions' actors really run at the same time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buyers_accepting_at_once_never_overload_a_courier() {
+    const SHOPS: usize = 12;
+    let server = TestServer::with_config(|c| c.splice.max_courier_sessions = 1).await;
+    let mut couriers = Vec::new();
+    for i in 0..SHOPS {
+        couriers.push(courier(&server, &format!("c{i}"), "available").await);
+    }
+    let mut waiting = Vec::new();
+    for i in 0..SHOPS {
+        let (shop, buyer_id, order) = (format!("s{i}"), format!("b{i}"), format!("o{i}"));
+        let settings =
+            json!({"carriers": [{"carrier": "ZTO", "sub_account": format!("{shop}-zto")}]});
+        let path = format!("/v1/shops/{shop}/logistics");
+        let (status, reply) = server.admin("PUT", &path, Some(settings)).await;
+        assert_eq!(status, 200, "{reply}");
+        let parcels = json!([{"carrier": "ZTO", "waybill": format!("ZT{i}")}]);
+        server
+            .put_order(&order, &buyer_id, &shop, "shipped", parcels)
+            .await;
+        let mut agent = server.agent(&format!("a{i}"), &shop).await;
+        let mut buyer = server.buyer(&buyer_id).await;
+        let session = buyer.open(&shop, None).await;
+        agent.recv_type("session").await;
+        card(&mut buyer, &session, &order).await;
+        let invite = complain(&mut buyer, &session, "complaint").await;
+        waiting.push((buyer, invite, agent));
+    }
+    // Every answer is on the wire before any is read back.
+    for (buyer, invite, _) in &mut waiting {
+        let invite_id = &invite["body"]["invite_id"];
+        buyer
+            .send(json!({"type": "answer_invite", "invite_id": invite_id, "accept": true}))
+            .await;
+    }
+    let mut joined = std::collections::HashSet::new();
+    for courier in &mut couriers {
+        let session = courier.recv_type("session").await;
+        assert!(
+            joined.insert(session_id(&session)),
+            "two couriers in {session}"
+        );
+        courier.recv_type("context").await;
+    }
+    assert_eq!(joined.len(), SHOPS);
+    for courier in &mut couriers {
+        courier.barrier().await;
+    }
+    server.stop().await;
+}
