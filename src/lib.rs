@@ -31,6 +31,8 @@ pub mod transport;
 /// foldhash's `RandomState` is seeded per process and per map, so ids that clients choose
 /// still cannot be picked to collide.
 pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+/// The set that goes with `FastMap`.
+pub type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -4,7 +4,9 @@
 //! runtime for longer than a map operation. Message logs get a lock each so that sessions do not
 //! contend; everything else shares one lock, as it changes far less often than messages arrive.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
+
+use crate::{FastMap as HashMap, FastSet as HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use async_trait::async_trait;

@@ -220,8 +220,8 @@ impl ConceptNames {
 }
 
 /// Reads white-space separated two-character entries such as `貨货`.
-fn parse_traditional(table: &str) -> Result<HashMap<char, char>, LexiconError> {
-    let mut map = HashMap::new();
+fn parse_traditional(table: &str) -> Result<crate::FastMap<char, char>, LexiconError> {
+    let mut map = crate::FastMap::default();
     for entry in table.split_whitespace() {
         let mut characters = entry.chars();
         match (characters.next(), characters.next(), characters.next()) {

@@ -7,8 +7,6 @@
 //! an ASCII letter only match on word boundaries (`lost` is not found in `almost`). It does not
 //! interpret hits (see `rules`).
 
-use std::collections::HashMap;
-
 use super::lexicon::ConceptSet;
 use super::normalise::{CLAUSE_BREAK, is_ascii_word};
 
@@ -28,12 +26,12 @@ pub(crate) struct Hit {
 #[derive(Debug)]
 pub(crate) struct PhraseIndex {
     phrases: Vec<(Vec<char>, ConceptSet)>,
-    by_first: HashMap<char, Vec<usize>>,
+    by_first: crate::FastMap<char, Vec<usize>>,
 }
 
 impl PhraseIndex {
     pub(crate) fn new(phrases: Vec<(Vec<char>, ConceptSet)>) -> PhraseIndex {
-        let mut by_first: HashMap<char, Vec<usize>> = HashMap::new();
+        let mut by_first: crate::FastMap<char, Vec<usize>> = crate::FastMap::default();
         for (index, (phrase, _)) in phrases.iter().enumerate() {
             if let Some(first) = phrase.first() {
                 by_first.entry(*first).or_default().push(index);

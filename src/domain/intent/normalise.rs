@@ -7,19 +7,17 @@
 //! (punctuation, emoji, symbols) turned into the clause break `|`. It does not split words or
 //! know any phrase.
 
-use std::collections::HashMap;
-
 /// The character every clause break (punctuation, emoji, symbol, line break) becomes.
 pub(crate) const CLAUSE_BREAK: char = '|';
 
 /// Maps Traditional characters to Simplified ones, and folds everything else as described above.
 #[derive(Debug, Default)]
 pub(crate) struct Normaliser {
-    traditional: HashMap<char, char>,
+    traditional: crate::FastMap<char, char>,
 }
 
 impl Normaliser {
-    pub(crate) fn new(traditional: HashMap<char, char>) -> Normaliser {
+    pub(crate) fn new(traditional: crate::FastMap<char, char>) -> Normaliser {
         Normaliser { traditional }
     }
 
@@ -104,7 +102,7 @@ mod tests {
     use super::*;
 
     fn normaliser() -> Normaliser {
-        Normaliser::new(HashMap::from([('貨', '货'), ('沒', '没')]))
+        Normaliser::new([('貨', '货'), ('沒', '没')].into_iter().collect())
     }
 
     #[test]
