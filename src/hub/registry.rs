@@ -132,14 +132,6 @@ impl Registry {
         users.contains_key(user)
     }
 
-    /// Whether `user` has a live connection other than `skip`.
-    pub fn has_connections(&self, user: &UserId, skip: Option<u64>) -> bool {
-        let users = self.users.read().unwrap_or_else(PoisonError::into_inner);
-        users
-            .get(user)
-            .is_some_and(|list| list.iter().any(|c| Some(c.id) != skip))
-    }
-
     /// Sends `Tick` to each connection due one: every `interval_ms`, and whenever its token has
     /// expired. One sweep for all connections replaces a timer in each (each timer is part of
     /// every idle connection's memory); it costs a read lock and a comparison per connection.
@@ -160,6 +152,28 @@ impl Registry {
     pub fn push_to_all(&self, outbound: &Outbound) {
         let users = self.users.read().unwrap_or_else(PoisonError::into_inner);
         for connection in users.values().flatten() {
+            connection.push(outbound.clone());
+        }
+    }
+
+    /// Pushes what `make` returns to every connection of `user` except `skip`; `make` runs
+    /// only when there is one (a frame is encoded only for someone connected here).
+    pub fn push_to_user_with(
+        &self,
+        user: &UserId,
+        skip: Option<u64>,
+        make: impl FnOnce() -> Outbound,
+    ) {
+        let users = self.users.read().unwrap_or_else(PoisonError::into_inner);
+        let Some(list) = users.get(user) else {
+            return;
+        };
+        let mut targets = list.iter().filter(|c| Some(c.id) != skip).peekable();
+        if targets.peek().is_none() {
+            return;
+        }
+        let outbound = make();
+        for connection in targets {
             connection.push(outbound.clone());
         }
     }

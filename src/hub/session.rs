@@ -315,19 +315,17 @@ impl SessionActor {
         let registry = &self.hub.inner.registry;
         let (mut plain, mut for_shop) = (None, None);
         for member in &self.record.members {
-            if !registry.has_connections(&member.user, skip_connection) {
-                continue;
-            }
-            let frame = match member.role {
-                SenderRole::Agent => for_shop.get_or_insert_with(|| self.shop_frame(stored)),
-                _ => plain.get_or_insert_with(|| frames::message(session, stored, None)),
-            };
-            let outbound = Outbound::Message {
-                session_id: session,
-                seq: stored.seq,
-                frame: frame.clone(),
-            };
-            registry.push_to_user(&member.user, &outbound, skip_connection);
+            registry.push_to_user_with(&member.user, skip_connection, || {
+                let frame = match member.role {
+                    SenderRole::Agent => for_shop.get_or_insert_with(|| self.shop_frame(stored)),
+                    _ => plain.get_or_insert_with(|| frames::message(session, stored, None)),
+                };
+                Outbound::Message {
+                    session_id: session,
+                    seq: stored.seq,
+                    frame: frame.clone(),
+                }
+            });
         }
     }
 

@@ -114,13 +114,18 @@ fn service_hours(context: &Context<'_>) -> Check {
     let rules = context.rules;
     let local = context.now.with_timezone(&rules.time_zone).time();
     let is_open = is_within_hours(local, rules.service_start, rules.service_end);
+    // Formatted by hand: a strftime pattern is parsed again on every call, and this runs on
+    // every buyer text.
+    use chrono::Timelike;
+    let hm = |t: NaiveTime| format!("{:02}:{:02}", t.hour(), t.minute());
     let reason = format!(
-        "local time {} ({}) is {} service hours [{}, {})",
-        local.format("%H:%M:%S"),
+        "local time {}:{:02} ({}) is {} service hours [{}, {})",
+        hm(local),
+        local.second(),
         rules.time_zone.name(),
         if is_open { "within" } else { "outside" },
-        rules.service_start.format("%H:%M"),
-        rules.service_end.format("%H:%M"),
+        hm(rules.service_start),
+        hm(rules.service_end),
     );
     check(CheckName::ServiceHours, is_open, reason)
 }
