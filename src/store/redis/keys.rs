@@ -64,7 +64,18 @@ pub struct SessionKeys {
 
 impl SessionKeys {
     pub fn new(session: SessionId) -> Self {
-        let key = |name: &str| format!("lb:{{s:{session}}}:{name}");
+        // Built on every command of a session: the id is encoded once, the keys are appended
+        // (nine `format!`s were 4% of the hub's CPU with Redis under load).
+        let mut buffer = uuid::Uuid::encode_buffer();
+        let id = session.0.hyphenated().encode_lower(&mut buffer);
+        let key = |name: &str| {
+            let mut key = String::with_capacity(8 + id.len() + name.len());
+            key.push_str("lb:{s:");
+            key.push_str(id);
+            key.push_str("}:");
+            key.push_str(name);
+            key
+        };
         SessionKeys {
             record: key("session"),
             log: key("log"),
@@ -206,6 +217,9 @@ mod tests {
         for key in all {
             assert_eq!(tag(key), format!("s:{id}"), "{key}");
         }
+        // The names stored data already has.
+        assert_eq!(keys.log, format!("lb:{{s:{id}}}:log"));
+        assert_eq!(keys.waiting_on, format!("lb:{{s:{id}}}:waiting_on"));
     }
 
     #[test]
