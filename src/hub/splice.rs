@@ -196,7 +196,7 @@ impl SessionActor {
         let is_behind_others = is_fresh && !queue.is_empty();
         let courier = match is_behind_others {
             true => None,
-            false => self.pick_courier(splice).await?,
+            false => self.claim_free_courier(splice).await?,
         };
         match courier {
             Some(courier) => self.join_courier(splice, courier).await,
@@ -205,10 +205,33 @@ impl SessionActor {
         }
     }
 
-    async fn pick_courier(&self, splice: &Splice) -> Result<Option<UserId>, HubError> {
+    /// A free courier of the splice's carrier, with a place taken for this session. Another
+    /// node may take a courier's last place between reading the desk and claiming it: that
+    /// courier is passed over and the next one tried.
+    async fn claim_free_courier(&self, splice: &Splice) -> Result<Option<UserId>, HubError> {
+        let max = self.hub.inner.settings.splice.max_courier_sessions;
+        let mut passed_over = Vec::new();
+        loop {
+            let Some(courier) = self.pick_courier(splice, &passed_over).await? else {
+                return Ok(None);
+            };
+            let store = self.hub.store();
+            if store.claim_courier(&courier, self.record.id, max).await? {
+                return Ok(Some(courier));
+            }
+            passed_over.push(courier);
+        }
+    }
+
+    async fn pick_courier(
+        &self,
+        splice: &Splice,
+        passed_over: &[UserId],
+    ) -> Result<Option<UserId>, HubError> {
         let couriers = self.hub.store().couriers(splice.carrier).await?;
         let candidates: Vec<CourierCandidate> = couriers
             .into_iter()
+            .filter(|record| !passed_over.contains(&record.courier))
             .map(|record| CourierCandidate {
                 is_connected: self.hub.is_present(&record.courier),
                 courier: record.courier,
@@ -241,7 +264,25 @@ impl SessionActor {
         Ok(())
     }
 
+    /// Joins a courier whose place `claim_free_courier` took; gives the place back when the
+    /// join fails before the courier is a member.
     async fn join_courier(&mut self, splice: &mut Splice, courier: UserId) -> Result<(), HubError> {
+        let was_member = self.record.member(&courier).is_some();
+        let result = self.join_claimed_courier(splice, courier.clone()).await;
+        if result.is_err() && !was_member && self.record.member(&courier).is_none() {
+            let store = self.hub.store();
+            if let Err(error) = store.release_courier(&courier, self.record.id).await {
+                tracing::warn!(%courier, %error, "courier place not given back");
+            }
+        }
+        result
+    }
+
+    async fn join_claimed_courier(
+        &mut self,
+        splice: &mut Splice,
+        courier: UserId,
+    ) -> Result<(), HubError> {
         let store = self.hub.store().clone();
         store
             .dequeue_courier_request(splice.carrier, splice.invite_id)
@@ -390,7 +431,7 @@ impl SessionActor {
         }
         let hub = self.hub.clone();
         let _one_at_a_time = hub.inner.assigning.lock().await;
-        let Some(courier) = self.pick_courier(&splice).await? else {
+        let Some(courier) = self.claim_free_courier(&splice).await? else {
             return Ok(false);
         };
         self.join_courier(&mut splice, courier).await?;

@@ -737,6 +737,36 @@ impl Store for MemoryStore {
         Ok(records)
     }
 
+    async fn claim_courier(
+        &self,
+        courier: &UserId,
+        session: SessionId,
+        max: u32,
+    ) -> Result<bool, StoreError> {
+        let mut state = lock(&self.inner.state);
+        let open = state.open_by_member.entry(courier.clone()).or_default();
+        if open.contains(&session) {
+            return Ok(true);
+        }
+        if open.len() >= max as usize {
+            return Ok(false);
+        }
+        open.insert(session);
+        Ok(true)
+    }
+
+    async fn release_courier(
+        &self,
+        courier: &UserId,
+        session: SessionId,
+    ) -> Result<(), StoreError> {
+        let mut state = lock(&self.inner.state);
+        if let Some(open) = state.open_by_member.get_mut(courier) {
+            open.remove(&session);
+        }
+        Ok(())
+    }
+
     async fn enqueue_courier_request(
         &self,
         carrier: Carrier,

@@ -398,6 +398,20 @@ pub trait Store: Send + Sync + 'static {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
     async fn couriers(&self, carrier: Carrier) -> Result<Vec<CourierRecord>, StoreError>;
+    /// Takes a place for `session` among the courier's open sessions, when it has fewer than
+    /// `max` (or has this one already); false when it is full. One atomic step, so that two
+    /// nodes never both take a courier's last place: the place counts in `couriers` at once,
+    /// and the join that follows makes it the courier's membership.
+    async fn claim_courier(
+        &self,
+        courier: &UserId,
+        session: SessionId,
+        max: u32,
+    ) -> Result<bool, StoreError>;
+    /// Gives back a place `claim_courier` took, for a join that failed before the session was
+    /// saved with the courier in it.
+    async fn release_courier(&self, courier: &UserId, session: SessionId)
+    -> Result<(), StoreError>;
     /// Accepted invites waiting for a courier of `carrier`, longest waiting first.
     async fn enqueue_courier_request(
         &self,

@@ -300,3 +300,72 @@ async fn with_a_redis_that_kept_nothing_every_resume_says_not_recovered() {
     assert_eq!(buyer.recv_until("error").await["code"], "session_not_found");
     hub.stop().await;
 }
+
+/// Buyers on two nodes accepting at once, and one courier with room for one session: the
+/// courier's place is claimed in Redis, so exactly one buyer gets it and the other queues.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_never_both_take_a_couriers_last_place() {
+    let redis = RedisServer::start();
+    let on_redis = || async {
+        let mut config = test_config();
+        config.splice.max_courier_sessions = 1;
+        let store = RedisStore::connect(&redis.url(), config.history.retained_messages).await;
+        let store: Arc<dyn Store> = Arc::new(store.expect("connect"));
+        TestServer::with_store(config, store).await
+    };
+    let nodes = [on_redis().await, on_redis().await];
+    let courier_token = nodes[0].token(Role::Courier, "c1", None, Some(Carrier::Zto));
+    let mut courier = TestClient::connect(&nodes[0].ws_url(), &courier_token).await;
+    courier.recv_type("welcome").await;
+    courier
+        .send(json!({"type": "presence", "status": "available"}))
+        .await;
+    courier.barrier().await;
+    let mut buyers = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let (shop, buyer_id, order) = (format!("s{i}"), format!("b{i}"), format!("o{i}"));
+        let settings =
+            json!({"carriers": [{"carrier": "ZTO", "sub_account": format!("{shop}-zto")}]});
+        let path = format!("/v1/shops/{shop}/logistics");
+        assert_eq!(node.admin("PUT", &path, Some(settings)).await.0, 200);
+        let parcels = json!([{"carrier": "ZTO", "waybill": format!("ZT{i}")}]);
+        node.put_order(&order, &buyer_id, &shop, "shipped", parcels)
+            .await;
+        let mut agent = node.agent(&format!("a{i}"), &shop).await;
+        let mut buyer = node.buyer(&buyer_id).await;
+        let session = buyer.open(&shop, None).await;
+        agent.recv_type("session").await;
+        crate::eligibility::card(&mut buyer, &session, &order).await;
+        buyer
+            .send(send(&session, "complaint", "快递显示签收了但我根本没收到"))
+            .await;
+        let invite = buyer.recv_until("message").await;
+        assert_eq!(invite["body"]["kind"], "invite", "{invite}");
+        buyers.push((buyer, invite, agent));
+    }
+    for (buyer, invite, _) in &mut buyers {
+        let invite_id = &invite["body"]["invite_id"];
+        buyer
+            .send(json!({"type": "answer_invite", "invite_id": invite_id, "accept": true}))
+            .await;
+    }
+    courier.recv_type("session").await;
+    courier.recv_type("context").await;
+    courier.barrier().await;
+    let mut queued = 0;
+    for (buyer, _, _) in &mut buyers {
+        loop {
+            let frame = buyer.recv().await;
+            match (frame["type"].as_str(), frame["code"].as_str()) {
+                (Some("notice"), Some("courier_queued")) => queued += 1,
+                (Some("member_joined"), _) if frame["member"]["role"] == "courier" => {}
+                _ => continue,
+            }
+            break;
+        }
+    }
+    assert_eq!(queued, 1, "one buyer gets the courier, the other queues");
+    for node in nodes {
+        node.stop().await;
+    }
+}

@@ -252,6 +252,27 @@ impl Store for RedisStore {
         self.carrier_couriers(carrier).await
     }
 
+    async fn claim_courier(
+        &self,
+        courier: &UserId,
+        session: SessionId,
+        max: u32,
+    ) -> Result<bool, StoreError> {
+        self.store_claim_courier(courier, session, max).await
+    }
+
+    async fn release_courier(
+        &self,
+        courier: &UserId,
+        session: SessionId,
+    ) -> Result<(), StoreError> {
+        let key = keys::user_open(courier);
+        let mut pipe = redis::pipe();
+        pipe.srem(&key, session.to_string()).ignore();
+        self.connection.pipeline(&key, &pipe).await?;
+        Ok(())
+    }
+
     async fn enqueue_courier_request(
         &self,
         carrier: Carrier,

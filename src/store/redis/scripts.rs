@@ -204,6 +204,22 @@ redis.call('RPUSH', KEYS[1], ARGV[1])
 return 1
 "#;
 
+/// Takes a place among a courier's open sessions (`Store::claim_courier`): the set is the
+/// index the session records keep, so a place taken counts as a session at once.
+///
+/// KEYS: the courier's open-session set. ARGV: the session id, the most sessions. Returns 1
+/// when the place is the courier's now (taken, or held already), 0 when the courier is full.
+pub static CLAIM_COURIER: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 1 end
+if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('SADD', KEYS[1], ARGV[1])
+return 1
+"#,
+    )
+});
+
 /// Keeps one shop rating per session: the first one wins.
 ///
 /// KEYS: the set of rated sessions, the ratings list (one shop). ARGV: the session id, the

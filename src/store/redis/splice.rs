@@ -142,6 +142,19 @@ impl RedisStore {
             .collect())
     }
 
+    pub(super) async fn store_claim_courier(
+        &self,
+        courier: &UserId,
+        session: SessionId,
+        max: u32,
+    ) -> Result<bool, StoreError> {
+        let key = keys::user_open(courier);
+        let mut invocation = scripts::CLAIM_COURIER.prepare_invoke();
+        invocation.key(&key).arg(session.to_string()).arg(max);
+        let claimed = self.connection.script(&key, &invocation).await?;
+        Ok(codec::number(&key, claimed)? == 1)
+    }
+
     pub(super) async fn push_courier_request(
         &self,
         carrier: Carrier,

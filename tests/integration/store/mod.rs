@@ -75,6 +75,7 @@ conformance!(
     splice::shop_accounts_round_trip,
     splice::splices_by_invite_and_by_session,
     splice::courier_desks,
+    splice::couriers_are_claimed_up_to_their_limit,
     splice::courier_queue_longest_waiting_first,
     splice::evaluations_are_filed_by_the_splice_carrier,
     splice::one_shop_rating_per_session,

@@ -113,6 +113,50 @@ pub async fn courier_desks(store: Arc<dyn Store>) {
     assert_eq!(desk, expected);
 }
 
+pub async fn couriers_are_claimed_up_to_their_limit(store: Arc<dyn Store>) {
+    let (k1, zto) = (user("k1"), Carrier::Zto);
+    let sessions = [SessionId::new(), SessionId::new(), SessionId::new()];
+    let claim = |courier, session, max| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .claim_courier(&courier, session, max)
+                .await
+                .expect("claim")
+        }
+    };
+    assert!(claim(k1.clone(), sessions[0], 2).await);
+    assert!(
+        claim(k1.clone(), sessions[0], 2).await,
+        "a place held already"
+    );
+    assert!(claim(k1.clone(), sessions[1], 2).await);
+    assert!(!claim(k1.clone(), sessions[2], 2).await, "full");
+    // A place counts on the desk at once, before any session lists the courier.
+    store
+        .set_courier_presence(zto, &k1, PresenceStatus::Available)
+        .await
+        .expect("set");
+    let desk = store.couriers(zto).await.expect("read");
+    assert_eq!(desk[0].active_sessions, 2);
+    store
+        .release_courier(&k1, sessions[1])
+        .await
+        .expect("release");
+    assert!(
+        claim(k1.clone(), sessions[2], 2).await,
+        "a place given back"
+    );
+    // Claims of one last place at the same moment: exactly one wins.
+    let k2 = user("k2");
+    let racing = (0..16).map(|_| tokio::spawn(claim(k2.clone(), SessionId::new(), 1)));
+    let mut won = 0;
+    for claim in racing.collect::<Vec<_>>() {
+        won += usize::from(claim.await.expect("claim task"));
+    }
+    assert_eq!(won, 1);
+}
+
 pub async fn courier_queue_longest_waiting_first(store: Arc<dyn Store>) {
     let zto = Carrier::Zto;
     let invites = [InviteId::new(), InviteId::new(), InviteId::new()];
