@@ -127,8 +127,9 @@ struct HubInner {
     tasks: TaskTracker,
     /// One courier-queue drain at a time, so offers go out longest-waiting first.
     draining: tokio::sync::Mutex<()>,
-    /// Serialises choosing a courier and joining it, so two sessions never both take the
-    /// last free place of one courier (its load is counted from the sessions it joined).
+    /// One courier choice at a time on this node, so its sessions do not race for one courier
+    /// and pass it over. Across nodes the store's atomic claim (`Store::claim_courier`) is what
+    /// keeps a courier within its limit.
     assigning: tokio::sync::Mutex<()>,
     /// This node's id, so it ignores its own wake-ups.
     node: uuid::Uuid,
