@@ -144,6 +144,9 @@ pub enum Reply {
         session_id: SessionId,
         after_seq: u64,
         request_id: Option<crate::protocol::ids::RequestId>,
+        /// For a courier in the session: its context card again, to write after the replay
+        /// (a courier desk that reloaded has lost the one it got on joining).
+        context: Option<registry::Frame>,
     },
     /// A `resume` of a session the store does not know: answer `recovered: false`.
     NotRecovered {
@@ -351,11 +354,20 @@ impl Hub {
             .and_then(|record| record.member(&connection.identity.user))
             .ok_or(HubError::NotMember)?;
         // A courier reads only what came after it joined.
-        let after_seq = after_seq.max(member.visible_from_seq.saturating_sub(1));
+        let joined_after = member.visible_from_seq.saturating_sub(1);
+        let after_seq = after_seq.max(joined_after);
+        let context = match member.role {
+            SenderRole::Courier => {
+                let courier = &connection.identity.user;
+                self.context_again(session_id, courier, joined_after).await
+            }
+            _ => None,
+        };
         Ok(Reply::Replay {
             session_id,
             after_seq,
             request_id,
+            context,
         })
     }
 

@@ -15,9 +15,9 @@ use crate::domain::splice::{
 };
 use crate::hub::registry::{ConnectionHandle, Outbound};
 use crate::hub::session::SessionActor;
-use crate::hub::{HubError, frames};
+use crate::hub::{Hub, HubError, frames};
 use crate::protocol::client::PresenceStatus;
-use crate::protocol::ids::{InviteId, RequestId, UserId};
+use crate::protocol::ids::{InviteId, RequestId, SessionId, UserId};
 use crate::protocol::server::{Body, ContextMessage, NoticeCode, SenderRole, ServerMessage};
 use crate::protocol::{ErrorCode, Member};
 use crate::store::{MemberRecord, NewMessage, StoredMessage};
@@ -321,34 +321,14 @@ impl SessionActor {
         Ok(())
     }
 
-    /// The courier's context card: the complaint and the last messages, masked.
     async fn context_card(
         &self,
         splice: &Splice,
         last_seq: u64,
     ) -> Result<ServerMessage, HubError> {
-        let count = self.hub.inner.settings.splice.context_messages as u64;
-        let after = last_seq.saturating_sub(count);
-        let history = self
-            .hub
-            .store()
-            .messages_after(self.record.id, after, count as usize);
-        let messages = history
-            .await?
-            .messages
-            .iter()
-            .map(context_message)
-            .collect();
-        Ok(ServerMessage::Context {
-            session_id: self.record.id,
-            invite_id: splice.invite_id,
-            order_id: splice.order_id.clone(),
-            carrier: splice.carrier,
-            waybill: splice.waybill.clone(),
-            order_status: splice.order_status,
-            intent: splice.intent,
-            messages,
-        })
+        self.hub
+            .context_card(self.record.id, splice, last_seq)
+            .await
     }
 
     /// The courier leaves (it asked, the session closed, or it idled): the buyer gets the
@@ -527,5 +507,66 @@ fn context_message(stored: &StoredMessage) -> ContextMessage {
         sender: stored.sender.clone(),
         text,
         sent_at: stored.sent_at,
+    }
+}
+
+impl Hub {
+    /// The courier's context card: the complaint and the last messages before it joined
+    /// (after `last_seq`'s predecessors), masked.
+    pub(super) async fn context_card(
+        &self,
+        session_id: SessionId,
+        splice: &Splice,
+        last_seq: u64,
+    ) -> Result<ServerMessage, HubError> {
+        let count = self.inner.settings.splice.context_messages as u64;
+        let after = last_seq.saturating_sub(count);
+        let history = self
+            .store()
+            .messages_after(session_id, after, count as usize)
+            .await?;
+        let messages = history
+            .messages
+            .iter()
+            .take_while(|m| m.seq <= last_seq)
+            .map(context_message)
+            .collect();
+        Ok(ServerMessage::Context {
+            session_id,
+            invite_id: splice.invite_id,
+            order_id: splice.order_id.clone(),
+            carrier: splice.carrier,
+            waybill: splice.waybill.clone(),
+            order_status: splice.order_status,
+            intent: splice.intent,
+            messages,
+        })
+    }
+
+    /// The context card of the splice `courier` joined in the session, for a resume; none when
+    /// it has no joined splice there, or the card could not be read (the resume goes on).
+    pub(super) async fn context_again(
+        &self,
+        session_id: SessionId,
+        courier: &UserId,
+        joined_after: u64,
+    ) -> Option<crate::hub::registry::Frame> {
+        let splices = match self.store().splices_of(session_id).await {
+            Ok(splices) => splices,
+            Err(error) => {
+                tracing::warn!(session = %session_id, %error, "context card not read again");
+                return None;
+            }
+        };
+        let joined = splices
+            .iter()
+            .find(|s| s.state == SpliceState::Joined && s.courier.as_ref() == Some(courier))?;
+        match self.context_card(session_id, joined, joined_after).await {
+            Ok(card) => Some(frames::encode(&card)),
+            Err(error) => {
+                tracing::warn!(session = %session_id, %error, "context card not built again");
+                None
+            }
+        }
     }
 }

@@ -161,8 +161,9 @@ pub enum ServerMessage {
         invite_id: InviteId,
         accepted: bool,
     },
-    /// Couriers only, on joining: what the complaint is about and the session so far, with
-    /// the buyer's phone numbers and street addresses masked.
+    /// Couriers only, on joining and again after each `resume` of the session: what the
+    /// complaint is about and the session up to the join, with the buyer's phone numbers and
+    /// street addresses masked.
     Context {
         session_id: SessionId,
         invite_id: InviteId,

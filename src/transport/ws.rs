@@ -409,7 +409,17 @@ impl Connection {
                 session_id,
                 after_seq,
                 request_id,
-            }) => self.replay(session_id, after_seq, request_id).await,
+                context,
+            }) => {
+                self.replay(session_id, after_seq, request_id).await?;
+                match context {
+                    Some(card) => {
+                        self.feed(card).await?;
+                        self.flush().await
+                    }
+                    None => Ok(()),
+                }
+            }
             Ok(Reply::NotRecovered {
                 session_id,
                 after_seq,

@@ -139,7 +139,12 @@ const panes = {
     onFrame(pane, frame) {
       if (frame.type !== 'context') return;
       const session = pane.ensure(frame.session_id);
-      session.timeline.prepend(render.contextCard(frame));
+      // Every resume brings the card again (a reload has none): replace, never repeat it.
+      const card = render.contextCard(frame);
+      const selector = `.context-card[data-invite-id="${CSS.escape(frame.invite_id)}"]`;
+      const shown = session.timeline.querySelector(selector);
+      if (shown) shown.replaceWith(card);
+      else session.timeline.prepend(card);
       pane.select(session);
     },
   }),

@@ -167,6 +167,15 @@ async function happyPath(c) {
     await c.agent.locator('button.burst').click();
     await shows(c.agent.locator('.line-burst[data-stored="6"][data-refused="0"]'));
   });
+  await step('page reload with the courier in the session: its context card is back, once', async () => {
+    await c.page.reload();
+    for (const pane of [c.buyer, c.agent, c.courier]) await shows(pane.locator('.conn[data-state="open"]'));
+    const card = c.courier.locator('.context-card');
+    await shows(card.locator('.masked', { hasText: '138****5678' }));
+    await sees(c.courier, 'buyer', '好的，谢谢你们');
+    const cards = await card.count();
+    if (cards !== 1) throw new Error(`the courier pane shows ${cards} context cards after the reload`);
+  });
   await step('courier leaves; buyer and agent see it', async () => {
     await c.courier.locator('button.leave').click();
     await shows(c.buyer.locator('.line-left', { hasText: 'demo-courier' }));

@@ -405,7 +405,7 @@ async fn with_no_courier_at_all_the_buyer_is_told_and_the_chat_goes_on() {
 async fn a_courier_that_comes_back_resumes_and_one_gone_for_good_is_replaced() {
     let mut s =
         scene_with(|c| c.splice.courier_return_timeout = TimeDelta::milliseconds(300)).await;
-    splice_in(&mut s).await;
+    let context = splice_in(&mut s).await;
     s.courier.say(&s.session, "k1", "我在查").await;
     // Disconnect and come back within the grace: still a member, resume works.
     let token = s
@@ -427,6 +427,10 @@ async fn a_courier_that_comes_back_resumes_and_one_gone_for_good_is_replaced() {
         "a courier resumes only what came after it joined"
     );
     s.courier.recv_type("resumed").await;
+    // A reloaded courier desk has lost its context card: the resume brings it again, as it
+    // was on joining (nothing said since is in it).
+    assert_eq!(s.courier.recv_type("context").await, context);
+    s.courier.barrier().await;
 
     // Gone for good: another courier is offered.
     let _c2 = courier_ready(&s.server, "c2").await;
