@@ -323,32 +323,9 @@ async fn two_nodes_never_both_take_a_couriers_last_place() {
     courier.barrier().await;
     let mut buyers = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
-        let (shop, buyer_id, order) = (format!("s{i}"), format!("b{i}"), format!("o{i}"));
-        let settings =
-            json!({"carriers": [{"carrier": "ZTO", "sub_account": format!("{shop}-zto")}]});
-        let path = format!("/v1/shops/{shop}/logistics");
-        assert_eq!(node.admin("PUT", &path, Some(settings)).await.0, 200);
-        let parcels = json!([{"carrier": "ZTO", "waybill": format!("ZT{i}")}]);
-        node.put_order(&order, &buyer_id, &shop, "shipped", parcels)
-            .await;
-        let mut agent = node.agent(&format!("a{i}"), &shop).await;
-        let mut buyer = node.buyer(&buyer_id).await;
-        let session = buyer.open(&shop, None).await;
-        agent.recv_type("session").await;
-        crate::eligibility::card(&mut buyer, &session, &order).await;
-        buyer
-            .send(send(&session, "complaint", "快递显示签收了但我根本没收到"))
-            .await;
-        let invite = buyer.recv_until("message").await;
-        assert_eq!(invite["body"]["kind"], "invite", "{invite}");
-        buyers.push((buyer, invite, agent));
+        buyers.push(crate::splice::complaining_buyer(node, i).await);
     }
-    for (buyer, invite, _) in &mut buyers {
-        let invite_id = &invite["body"]["invite_id"];
-        buyer
-            .send(json!({"type": "answer_invite", "invite_id": invite_id, "accept": true}))
-            .await;
-    }
+    crate::splice::accept_all(&mut buyers).await;
     courier.recv_type("session").await;
     courier.recv_type("context").await;
     courier.barrier().await;

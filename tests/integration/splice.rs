@@ -684,31 +684,9 @@ async fn buyers_accepting_at_once_never_overload_a_courier() {
     }
     let mut waiting = Vec::new();
     for i in 0..SHOPS {
-        let (shop, buyer_id, order) = (format!("s{i}"), format!("b{i}"), format!("o{i}"));
-        let settings =
-            json!({"carriers": [{"carrier": "ZTO", "sub_account": format!("{shop}-zto")}]});
-        let path = format!("/v1/shops/{shop}/logistics");
-        let (status, reply) = server.admin("PUT", &path, Some(settings)).await;
-        assert_eq!(status, 200, "{reply}");
-        let parcels = json!([{"carrier": "ZTO", "waybill": format!("ZT{i}")}]);
-        server
-            .put_order(&order, &buyer_id, &shop, "shipped", parcels)
-            .await;
-        let mut agent = server.agent(&format!("a{i}"), &shop).await;
-        let mut buyer = server.buyer(&buyer_id).await;
-        let session = buyer.open(&shop, None).await;
-        agent.recv_type("session").await;
-        card(&mut buyer, &session, &order).await;
-        let invite = complain(&mut buyer, &session, "complaint").await;
-        waiting.push((buyer, invite, agent));
+        waiting.push(complaining_buyer(&server, i).await);
     }
-    // Every answer is on the wire before any is read back.
-    for (buyer, invite, _) in &mut waiting {
-        let invite_id = &invite["body"]["invite_id"];
-        buyer
-            .send(json!({"type": "answer_invite", "invite_id": invite_id, "accept": true}))
-            .await;
-    }
+    accept_all(&mut waiting).await;
     let mut joined = std::collections::HashSet::new();
     for courier in &mut couriers {
         let session = courier.recv_type("session").await;
@@ -723,4 +701,35 @@ async fn buyers_accepting_at_once_never_overload_a_courier() {
         courier.barrier().await;
     }
     server.stop().await;
+}
+
+/// Shop `s{i}` with ZTO logistics and its agent `a{i}`, and buyer `b{i}` who showed order
+/// `o{i}` and complained: the buyer, the invite card it got, and the agent.
+pub async fn complaining_buyer(server: &TestServer, i: usize) -> (TestClient, Value, TestClient) {
+    let (shop, buyer_id, order) = (format!("s{i}"), format!("b{i}"), format!("o{i}"));
+    let settings = json!({"carriers": [{"carrier": "ZTO", "sub_account": format!("{shop}-zto")}]});
+    let path = format!("/v1/shops/{shop}/logistics");
+    let (status, reply) = server.admin("PUT", &path, Some(settings)).await;
+    assert_eq!(status, 200, "{reply}");
+    let parcels = json!([{"carrier": "ZTO", "waybill": format!("ZT{i}")}]);
+    server
+        .put_order(&order, &buyer_id, &shop, "shipped", parcels)
+        .await;
+    let mut agent = server.agent(&format!("a{i}"), &shop).await;
+    let mut buyer = server.buyer(&buyer_id).await;
+    let session = buyer.open(&shop, None).await;
+    agent.recv_type("session").await;
+    card(&mut buyer, &session, &order).await;
+    let invite = complain(&mut buyer, &session, "complaint").await;
+    (buyer, invite, agent)
+}
+
+/// Every buyer's acceptance goes on the wire before any answer is read back.
+pub async fn accept_all(buyers: &mut [(TestClient, Value, TestClient)]) {
+    for (buyer, invite, _) in buyers {
+        let invite_id = &invite["body"]["invite_id"];
+        buyer
+            .send(json!({"type": "answer_invite", "invite_id": invite_id, "accept": true}))
+            .await;
+    }
 }
