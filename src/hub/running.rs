@@ -57,7 +57,8 @@ impl Session {
         }
         let actor = self.actor.try_lock().ok()?;
         // Checked again under the lock: a command queued in between goes first.
-        let idle = self.queued.load(Ordering::Acquire) == 0 && !actor.is_stopped;
+        // A session the store lost goes through the queue, whose task refuses it and stops.
+        let idle = self.queued.load(Ordering::Acquire) == 0 && !actor.is_stopped && !actor.is_lost;
         idle.then_some(actor)
     }
 

@@ -314,21 +314,14 @@ impl SessionActor {
         };
         let courier = member.user.clone();
         self.join(member).await?;
-        let card = self.context_card(splice, last_seq).await?;
+        let card = self
+            .hub
+            .context_card(self.record.id, splice, last_seq)
+            .await?;
         let frame = Outbound::Frame(frames::encode(&card));
         self.hub.tell(&courier, &frame);
         self.touch();
         Ok(())
-    }
-
-    async fn context_card(
-        &self,
-        splice: &Splice,
-        last_seq: u64,
-    ) -> Result<ServerMessage, HubError> {
-        self.hub
-            .context_card(self.record.id, splice, last_seq)
-            .await
     }
 
     /// The courier leaves (it asked, the session closed, or it idled): the buyer gets the
@@ -511,8 +504,8 @@ fn context_message(stored: &StoredMessage) -> ContextMessage {
 }
 
 impl Hub {
-    /// The courier's context card: the complaint and the last messages before it joined
-    /// (after `last_seq`'s predecessors), masked.
+    /// The courier's context card: the complaint and the last messages up to `last_seq` (the
+    /// log's end when the courier joined), masked.
     pub(super) async fn context_card(
         &self,
         session_id: SessionId,
