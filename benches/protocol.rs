@@ -106,5 +106,45 @@ fn bench_server_messages(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_client_messages, bench_server_messages);
+/// The hub's own frames: what `hub::frames` builds from a stored message (borrowed, with a
+/// real clock's nanoseconds in `sent_at`), once per audience, and the sender's ack.
+fn bench_hub_frames(c: &mut Criterion) {
+    use logistics_bridge::hub::frames;
+    use logistics_bridge::store::StoredMessage;
+    let sent_at: DateTime<Utc> = "2026-11-23T02:00:00.123456789Z"
+        .parse()
+        .expect("bench time");
+    for (name, text) in TEXTS {
+        let stored = StoredMessage {
+            seq: 1234,
+            msg_id: MessageId::new(),
+            client_msg_id: Some(ClientMsgId::new("b1234").expect("bench client msg id")),
+            sender: Member {
+                user: UserId::new("buyer-42").expect("bench user id"),
+                role: SenderRole::Buyer,
+                carrier: None,
+            },
+            body: Body::Text {
+                text: (*text).into(),
+            },
+            sent_at,
+            prompt: Some(true),
+        };
+        c.bench_function(&format!("hub/frame_message/{name}"), |b| {
+            b.iter(|| frames::message(session(), black_box(&stored), Some(true)))
+        });
+        if *name == "ascii64" {
+            c.bench_function("hub/frame_ack", |b| {
+                b.iter(|| frames::ack(session(), None, black_box(&stored)))
+            });
+        }
+    }
+}
+
+criterion_group!(
+    benches,
+    bench_client_messages,
+    bench_server_messages,
+    bench_hub_frames
+);
 criterion_main!(benches);
