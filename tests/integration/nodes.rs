@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use logistics_bridge::domain::order::Carrier;
 use logistics_bridge::protocol::Role;
 use logistics_bridge::store::{RedisStore, Store};
 
@@ -17,7 +16,15 @@ use crate::support::redis::RedisServer;
 use crate::support::{TestServer, test_config};
 
 async fn node(redis: &RedisServer) -> TestServer {
-    let config = test_config();
+    node_with(redis, |_| {}).await
+}
+
+async fn node_with(
+    redis: &RedisServer,
+    edit: impl FnOnce(&mut logistics_bridge::config::Config),
+) -> TestServer {
+    let mut config = test_config();
+    edit(&mut config);
     let store = RedisStore::connect(&redis.url(), config.history.retained_messages).await;
     let store: Arc<dyn Store> = Arc::new(store.expect("connect"));
     TestServer::with_store(config, store).await
@@ -43,13 +50,7 @@ async fn the_whole_splice_works_across_nodes() {
     let redis = RedisServer::start();
     let (one, two) = (node(&redis).await, node(&redis).await);
     crate::eligibility::logistics_shop(&one).await;
-    let courier_token = two.token(Role::Courier, "c1", None, Some(Carrier::Zto));
-    let mut courier = TestClient::connect(&two.ws_url(), &courier_token).await;
-    courier.recv_type("welcome").await;
-    courier
-        .send(json!({"type": "presence", "status": "available"}))
-        .await;
-    courier.barrier().await;
+    let mut courier = crate::splice::courier(&two, "c1", "available").await;
     let mut agent = two.agent("a1", "s1").await;
     let mut buyer = one.buyer("b1").await;
     let session = buyer.open("s1", None).await;
@@ -306,21 +307,12 @@ async fn with_a_redis_that_kept_nothing_every_resume_says_not_recovered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_never_both_take_a_couriers_last_place() {
     let redis = RedisServer::start();
-    let on_redis = || async {
-        let mut config = test_config();
-        config.splice.max_courier_sessions = 1;
-        let store = RedisStore::connect(&redis.url(), config.history.retained_messages).await;
-        let store: Arc<dyn Store> = Arc::new(store.expect("connect"));
-        TestServer::with_store(config, store).await
-    };
-    let nodes = [on_redis().await, on_redis().await];
-    let courier_token = nodes[0].token(Role::Courier, "c1", None, Some(Carrier::Zto));
-    let mut courier = TestClient::connect(&nodes[0].ws_url(), &courier_token).await;
-    courier.recv_type("welcome").await;
-    courier
-        .send(json!({"type": "presence", "status": "available"}))
-        .await;
-    courier.barrier().await;
+    let one_place = |c: &mut logistics_bridge::config::Config| c.splice.max_courier_sessions = 1;
+    let nodes = [
+        node_with(&redis, one_place).await,
+        node_with(&redis, one_place).await,
+    ];
+    let mut courier = crate::splice::courier(&nodes[0], "c1", "available").await;
     let mut buyers = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
         buyers.push(crate::splice::complaining_buyer(node, i).await);

@@ -20,7 +20,8 @@ struct Scene {
     session: Value,
 }
 
-async fn courier(server: &TestServer, id: &str, status: &str) -> TestClient {
+/// Courier `id` of ZTO, connected and with presence `status`.
+pub async fn courier(server: &TestServer, id: &str, status: &str) -> TestClient {
     let token = server.token(Role::Courier, id, None, Some(Carrier::Zto));
     let mut courier = TestClient::connect(&server.ws_url(), &token).await;
     courier.recv_type("welcome").await;

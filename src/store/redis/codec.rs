@@ -249,15 +249,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn sortable_times_round_trip() {
-        let times = [
+    /// The extremes and both sides of the epoch, to nanoseconds.
+    fn edge_times() -> [DateTime<Utc>; 4] {
+        [
             DateTime::<Utc>::MIN_UTC,
             DateTime::UNIX_EPOCH - TimeDelta::nanoseconds(1),
             DateTime::UNIX_EPOCH + TimeDelta::nanoseconds(123_456_789),
             DateTime::<Utc>::MAX_UTC,
-        ];
-        for at in times {
+        ]
+    }
+
+    #[test]
+    fn sortable_times_round_trip() {
+        for at in edge_times() {
             let text = sortable_time(at);
             assert_eq!(parse_sortable_time("k", &text).ok(), Some(at), "{text}");
         }
@@ -266,13 +270,7 @@ mod tests {
 
     #[test]
     fn exact_times_round_trip() {
-        let times = [
-            DateTime::<Utc>::MIN_UTC,
-            DateTime::UNIX_EPOCH - TimeDelta::nanoseconds(1),
-            DateTime::UNIX_EPOCH + TimeDelta::nanoseconds(123_456_789),
-            DateTime::<Utc>::MAX_UTC,
-        ];
-        for at in times {
+        for at in edge_times() {
             assert_eq!(parse_exact_time("k", &exact_time(at)).ok(), Some(at));
         }
         assert!(parse_exact_time("k", "12").is_err());

@@ -6,8 +6,6 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use logistics_bridge::domain::order::Carrier;
-use logistics_bridge::protocol::Role;
 use logistics_bridge::store::{RedisStore, Store};
 
 use crate::support::client::{TestClient, session_id};
@@ -79,13 +77,7 @@ async fn each_chat_message_costs_at_most_two_commands() {
     let redis = RedisServer::start();
     let server = node(&redis).await;
     crate::eligibility::logistics_shop(&server).await;
-    let courier_token = server.token(Role::Courier, "c1", None, Some(Carrier::Zto));
-    let mut courier = TestClient::connect(&server.ws_url(), &courier_token).await;
-    courier.recv_type("welcome").await;
-    courier
-        .send(json!({"type": "presence", "status": "available"}))
-        .await;
-    courier.barrier().await;
+    let mut courier = crate::splice::courier(&server, "c1", "available").await;
     let mut agent = server.agent("a1", "s1").await;
     let mut buyer = server.buyer("b1").await;
     let session = buyer.open("s1", None).await;
