@@ -102,6 +102,7 @@ pub async fn run(
         eligibility: config.logistics.eligibility.clone(),
         controls: config.controls.clone(),
         splice: config.splice.clone(),
+        node_timeout: config.server.node_timeout,
     };
     let hub = Hub::new(
         parts.store,

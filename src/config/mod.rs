@@ -61,6 +61,9 @@ pub struct ServerConfig {
     pub ping_interval: Duration,
     pub idle_timeout: Duration,
     pub shutdown_grace: Duration,
+    /// How long a node may go without beating before other nodes take its agents and
+    /// couriers offline (with the Redis store; see `store::liveness`).
+    pub node_timeout: Duration,
     pub allowed_origins: Vec<String>,
     pub max_bad_frames: u32,
 }
@@ -124,6 +127,7 @@ struct RawServer {
     ping_interval: String,
     idle_timeout: String,
     shutdown_grace: String,
+    node_timeout: String,
     allowed_origins: Vec<String>,
     max_bad_frames: u32,
 }
@@ -137,6 +141,7 @@ impl Default for RawServer {
             ping_interval: "20s".into(),
             idle_timeout: "60s".into(),
             shutdown_grace: "10s".into(),
+            node_timeout: "15s".into(),
             allowed_origins: vec![
                 "http://127.0.0.1:8080".into(),
                 "http://localhost:8080".into(),
@@ -324,6 +329,10 @@ impl RawServer {
                 "must be longer than server.ping_interval, which must be above zero",
             ));
         }
+        let node_timeout = duration("server.node_timeout", &self.node_timeout)?;
+        if node_timeout < Duration::from_secs(1) {
+            return Err(invalid("server.node_timeout", "must be at least 1s"));
+        }
         for origin in &self.allowed_origins {
             if !(origin == "*" || origin.starts_with("http://") || origin.starts_with("https://")) {
                 return Err(invalid(
@@ -346,6 +355,7 @@ impl RawServer {
             ping_interval,
             idle_timeout,
             shutdown_grace: duration("server.shutdown_grace", &self.shutdown_grace)?,
+            node_timeout,
             allowed_origins: self.allowed_origins,
             max_bad_frames: in_range("server.max_bad_frames", self.max_bad_frames.into(), 1, 1000)?
                 as u32,

@@ -47,6 +47,7 @@ impl Hub {
         store
             .set_courier_presence(carrier, &identity.user, status)
             .await?;
+        self.remember_presence(&identity.user, status);
         if status == PresenceStatus::Available {
             store
                 .courier_freed(carrier, &identity.user, self.now())
@@ -109,21 +110,12 @@ impl Hub {
         });
     }
 
-    /// A courier with no connection left: off the desk, and each of its sessions gives it
+    /// A courier with no connection left on any node (the store took it off the desk): each of
+    /// its sessions gives it
     /// `courier_return_timeout` to come back before the buyer is offered another courier.
-    pub(super) async fn courier_went_offline(&self, identity: &Identity) {
-        let Some(carrier) = identity.carrier else {
-            return;
-        };
-        let user = identity.user.clone();
+    pub(super) async fn courier_gone(&self, user: &UserId) {
         let store = self.store();
-        if let Err(error) = store
-            .set_courier_presence(carrier, &user, PresenceStatus::Offline)
-            .await
-        {
-            tracing::warn!(%user, %error, "courier presence not cleared");
-        }
-        let sessions = match store.sessions_of(&user).await {
+        let sessions = match store.sessions_of(user).await {
             Ok(sessions) => sessions,
             Err(error) => {
                 tracing::warn!(%user, %error, "courier sessions not read");
@@ -144,7 +136,7 @@ impl Hub {
             tokio::select! {
                 () = shutdown.cancelled() => {}
                 () = tokio::time::sleep(wait) => {
-                    if hub.is_present_here(&courier) {
+                    if hub.is_connected_anywhere(&courier).await {
                         return;
                     }
                     let command = Command::CourierLost { courier };

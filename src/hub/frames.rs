@@ -60,6 +60,7 @@ struct MessageFrame<'a> {
     msg_id: MessageId,
     sender: &'a Member,
     body: &'a Body,
+    #[serde(serialize_with = "crate::protocol::time::serialize")]
     sent_at: &'a DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     prompt: Option<bool>,

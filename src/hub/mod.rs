@@ -9,6 +9,7 @@ mod controls;
 mod desk;
 mod eligibility;
 pub mod frames;
+mod liveness;
 pub mod metrics;
 mod nodes;
 mod open;
@@ -104,6 +105,8 @@ pub struct HubSettings {
     pub eligibility: crate::domain::eligibility::EligibilityRules,
     pub controls: crate::domain::controls::ControlRules,
     pub splice: crate::domain::splice::SpliceRules,
+    /// How long this node's heartbeat vouches for it (`store::liveness`).
+    pub node_timeout: std::time::Duration,
 }
 
 #[derive(Clone)]
@@ -133,6 +136,10 @@ struct HubInner {
     assigning: tokio::sync::Mutex<()>,
     /// This node's id, so it ignores its own wake-ups.
     node: uuid::Uuid,
+    /// Agents and couriers connected here (`liveness`). Held only for map operations.
+    held: Mutex<crate::FastMap<crate::protocol::ids::UserId, liveness::Held>>,
+    /// A hold did not reach the store: the next beat holds everyone here again.
+    hold_again: std::sync::atomic::AtomicBool,
 }
 
 /// What the transport should do after a request the hub accepted.
@@ -179,11 +186,14 @@ impl Hub {
             draining: tokio::sync::Mutex::new(()),
             assigning: tokio::sync::Mutex::new(()),
             node: uuid::Uuid::new_v4(),
+            held: Mutex::default(),
+            hold_again: std::sync::atomic::AtomicBool::new(false),
         };
         let hub = Hub {
             inner: Arc::new(inner),
         };
         hub.listen_to_other_nodes();
+        hub.start_beating();
         hub
     }
 
@@ -225,6 +235,7 @@ impl Hub {
             Ok(sessions) => (sessions, None),
             Err(error) => (Vec::new(), Some(HubError::Store(error))),
         };
+        self.hold(&handle.identity).await;
         handle.push(Outbound::Frame(frames::welcome(&handle.identity, sessions)));
         if let Some(error) = failure {
             handle.push(Outbound::Frame(frames::error(None, None, &error)));
@@ -236,7 +247,7 @@ impl Hub {
         let remaining = self.inner.registry.disconnect(handle);
         self.inner.metrics.disconnected();
         if remaining == 0 {
-            self.went_offline(&handle.identity).await;
+            self.let_go(&handle.identity).await;
         }
     }
 

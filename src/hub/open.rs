@@ -163,6 +163,7 @@ impl Hub {
             .store
             .set_presence(shop, &identity.user, status)
             .await?;
+        self.remember_presence(&identity.user, status);
         if status == PresenceStatus::Online {
             self.assign_waiting(shop).await?;
         }
@@ -211,23 +212,6 @@ impl Hub {
                 .await?;
         }
         Ok(Reply::None)
-    }
-
-    /// An agent with no connection left anywhere is offline for routing.
-    pub(super) async fn went_offline(&self, identity: &Identity) {
-        if identity.role == Role::Courier {
-            return self.courier_went_offline(identity).await;
-        }
-        let (Role::Agent, Some(shop)) = (identity.role, &identity.shop) else {
-            return;
-        };
-        let result = self
-            .inner
-            .store
-            .set_presence(shop, &identity.user, PresenceStatus::Offline);
-        if let Err(error) = result.await {
-            tracing::warn!(user = %identity.user, %error, "presence not cleared");
-        }
     }
 
     /// Routes a re-entering buyer whose agent is gone. An agent still listed but no longer

@@ -169,7 +169,7 @@ impl SessionActor {
                     true => After::Eligible(decision.clone()),
                     false => After::Nothing,
                 };
-                effects.decision = Some(decision);
+                effects.decision = Some(std::sync::Arc::new(decision));
                 Ok(after)
             }
             _ => Ok(After::Nothing),

@@ -365,7 +365,7 @@ impl SessionActor {
     /// A courier that disconnected did not come back in time: it leaves, and the buyer is
     /// offered another.
     pub(super) async fn courier_lost(&mut self, courier: &UserId) -> Result<(), HubError> {
-        if self.hub.is_present_here(courier) || self.record.member(courier).is_none() {
+        if self.record.member(courier).is_none() || self.hub.is_connected_anywhere(courier).await {
             return Ok(());
         }
         let Some(mut splice) = self.joined_splice(courier).await? else {

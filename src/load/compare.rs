@@ -121,11 +121,11 @@ impl Comparison {
         let _ = writeln!(out, "#### {title}\n");
         let _ = writeln!(
             out,
-            "| run | server | offered msg/s | in msg/s | delivered msg/s | p50 µs | p99 µs | p99.9 µs | p99 from write µs | CPU µs/msg | cores busy | store cmds/msg | errors | lost |"
+            "| run | server | offered msg/s | in msg/s | delivered msg/s | p50 µs | p99 µs | p99.9 µs | p99 from write µs | CPU µs/msg | cores busy | generator cores | store cmds/msg | errors | lost |"
         );
         let _ = writeln!(
             out,
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
         );
         for (index, (hub, relay)) in pairs.iter().enumerate() {
             for report in [hub, relay] {
@@ -155,7 +155,7 @@ impl Comparison {
                 };
                 let _ = writeln!(
                     out,
-                    "| {run} | {server} | {offered:.0} | {inr:.0} | {del:.0} | {p50} | {p99} | {p999} | {wp99} | {cpu} | {cores} | {commands} | {errors} | {lost} |",
+                    "| {run} | {server} | {offered:.0} | {inr:.0} | {del:.0} | {p50} | {p99} | {p999} | {wp99} | {cpu} | {cores} | {generator:.2} | {commands} | {errors} | {lost} |",
                     run = index + 1,
                     server = report.target,
                     offered = report.offered_rate,
@@ -166,6 +166,7 @@ impl Comparison {
                     p999 = us(s.p999_us),
                     wp99 = us(s.written_p99_us),
                     cpu = cpu(&s),
+                    generator = s.generator_cores,
                 );
             }
         }

@@ -254,6 +254,8 @@ impl Writer {
         if let Err(error) = self.send_all(&mut written).await {
             self.shared.tally.error(format!("write: {error}"));
         }
+        // Only now is this sender's share of `sent` and `owed` final: the drain waits for it.
+        Tally::add(&self.shared.tally.senders_done, 1);
         self.shared.stop.cancelled().await;
         let close = self.sink.send(Message::Close(None));
         let _ = tokio::time::timeout(CLOSE_TIMEOUT, close).await;

@@ -87,6 +87,7 @@ pub async fn run(config: &RunConfig) -> Result<Report, LoadError> {
     });
     let watch = (!config.watch_pids.is_empty())
         .then(|| tokio::spawn(watch_server(config.watch_pids.clone(), schedule)));
+    let itself = tokio::spawn(watch_server(vec![std::process::id()], schedule));
     let scraping = config
         .metrics_url
         .clone()
@@ -103,7 +104,7 @@ pub async fn run(config: &RunConfig) -> Result<Report, LoadError> {
         .name("pacer".into())
         .spawn(move || driver::pace(&pacer))?;
     tokio::time::sleep_until(schedule.end).await;
-    report.drained = drain(&shared.tally, config.drain).await;
+    report.drained = drain(&shared.tally, senders as u64, config.drain).await;
     shared.stop.cancel();
     let mut outcome = Outcome::default();
     while let Some(result) = running.join_next().await {
@@ -116,6 +117,8 @@ pub async fn run(config: &RunConfig) -> Result<Report, LoadError> {
     if let Some(watch) = watch {
         report.server = watch.await.ok().flatten();
     }
+    let itself = itself.await.ok().flatten();
+    report.generator_cpu_us = itself.map_or(0, |usage| usage.cpu_us);
     if let Some(scraping) = scraping {
         report.store = scraping.await.ok().flatten();
     }
@@ -266,12 +269,17 @@ fn schedule(config: &RunConfig, senders: usize) -> Schedule {
 }
 
 /// Waits until everything sent was acknowledged and delivered (true), or `limit` passed.
-async fn drain(tally: &Tally, limit: Duration) -> bool {
+///
+/// The sums only compare once every sender is done: a late sender's last batch can be read by
+/// the other members (delivered) before it is counted as sent and owed, and those extra
+/// deliveries would make up for a message still in flight.
+async fn drain(tally: &Tally, senders: u64, limit: Duration) -> bool {
     let deadline = Instant::now() + limit;
     loop {
+        let done = Tally::get(&tally.senders_done) >= senders;
         let acked = Tally::get(&tally.acked) >= Tally::get(&tally.sent);
         let delivered = Tally::get(&tally.delivered) >= Tally::get(&tally.owed);
-        if acked && delivered {
+        if done && acked && delivered {
             return true;
         }
         if Instant::now() >= deadline {
@@ -281,7 +289,8 @@ async fn drain(tally: &Tally, limit: Duration) -> bool {
     }
 }
 
-/// The servers' CPU time and memory over the window, summed; `None` if /proc could not be read.
+/// The processes' CPU time and memory over the window, summed; `None` if /proc could not be
+/// read.
 async fn watch_server(pids: Vec<u32>, schedule: Schedule) -> Option<ServerUsage> {
     let sample = |pids: &[u32]| -> Option<(u64, u64)> {
         pids.iter().try_fold((0, 0), |(cpu, rss), &pid| {
@@ -339,6 +348,27 @@ fn fill(report: &mut Report, shared: &Shared, outcome: Outcome) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_drain_waits_for_every_sender_before_comparing_sums() {
+        // One message flushed and owed but still in flight; another sender's batch already read
+        // by its peer but not yet counted: the sums agree while a message is missing.
+        let tally = Tally::default();
+        Tally::add(&tally.sent, 1);
+        Tally::add(&tally.acked, 1);
+        Tally::add(&tally.owed, 1);
+        Tally::add(&tally.delivered, 1);
+        Tally::add(&tally.senders_done, 1);
+        assert!(!drain(&tally, 2, Duration::from_millis(30)).await);
+        // The second sender counts its batch; the first message arrives.
+        Tally::add(&tally.sent, 1);
+        Tally::add(&tally.acked, 1);
+        Tally::add(&tally.owed, 1);
+        Tally::add(&tally.senders_done, 1);
+        assert!(!drain(&tally, 2, Duration::from_millis(30)).await);
+        Tally::add(&tally.delivered, 1);
+        assert!(drain(&tally, 2, Duration::from_millis(30)).await);
+    }
 
     #[test]
     fn couriers_are_spread_by_share() {

@@ -129,6 +129,8 @@ pub struct Tally {
     pub owed: AtomicU64,
     /// Sends that left their schedule by more than a millisecond (the generator fell behind).
     pub late_sends: AtomicU64,
+    /// Senders that have written (and counted) everything they will write.
+    pub senders_done: AtomicU64,
     errors: Mutex<BTreeMap<String, u64>>,
     /// Frames that were neither a payload nor its ack, by type (setup leftovers, notices).
     other_frames: Mutex<BTreeMap<String, u64>>,
@@ -237,6 +239,10 @@ pub struct Report {
     /// and its store counts them (Redis).
     #[serde(default)]
     pub store: Option<StoreCommands>,
+    /// The generator processes' own CPU time over the window, summed: on a machine they share
+    /// with the server, what they take the server cannot have.
+    #[serde(default)]
+    pub generator_cpu_us: u64,
 }
 
 /// The figures derived from a report, as printed and compared.
@@ -258,6 +264,8 @@ pub struct Summary {
     pub server_cores: Option<f64>,
     /// Store commands per message the hub stored, when its metrics were read.
     pub store_commands_per_msg: Option<f64>,
+    /// Cores the generator processes kept busy over the window.
+    pub generator_cores: f64,
 }
 
 impl Report {
@@ -324,6 +332,7 @@ impl Report {
             written_p999_us: latencies.written.quantile(0.999),
             cpu_us_per_msg,
             store_commands_per_msg: self.store.and_then(|store| store.per_message()),
+            generator_cores: self.generator_cpu_us as f64 / (window * 1e6),
         }
     }
 
@@ -341,6 +350,7 @@ impl Report {
         total.window_s = reports.iter().map(|r| r.window_s).fold(0.0, f64::max);
         total.server = reports.iter().find_map(|r| r.server.clone());
         total.store = reports.iter().find_map(|r| r.store);
+        total.generator_cpu_us = reports.iter().map(|r| r.generator_cpu_us).sum();
         total.set_latencies(&latencies);
         total
     }
@@ -397,8 +407,9 @@ impl Report {
              latency from schedule p50 {p50} µs, p99 {p99} µs, p99.9 {p999} µs, max {max} µs\n\
              latency from write    p50 {wp50} µs, p99 {wp99} µs, p99.9 {wp999} µs\n\
              totals sent {sent}, acked {acked}, delivered {delivered_total}; unacked {unacked}; acked but never delivered {lost}{drained}\n\
-             errors {errors}; other frames {other}; server cpu {cpu}{store}",
+             errors {errors}; other frames {other}; server cpu {cpu}; generator {generator:.2} cores busy{store}",
             target = self.target,
+            generator = s.generator_cores,
             processes = self.processes,
             sessions = self.sessions,
             failures = self.setup_failures,
@@ -471,6 +482,17 @@ mod tests {
         assert!((summary.in_per_s - 400.0).abs() < 1e-9);
         assert_eq!(merged.latencies().scheduled.count(), 2);
         assert!(summary.p99_us >= 299 && summary.p99_us <= 301);
+    }
+
+    #[test]
+    fn generator_cpu_adds_up_over_processes() {
+        let mut one = report("hub", 1_000, 100);
+        let mut two = report("hub", 1_000, 100);
+        one.generator_cpu_us = 3_000_000;
+        two.generator_cpu_us = 2_000_000;
+        let merged = Report::merge(&[one, two]);
+        // 5 s of CPU over the 10 s window.
+        assert!((merged.summary().generator_cores - 0.5).abs() < 1e-9);
     }
 
     #[test]

@@ -7,8 +7,10 @@ pub mod client;
 pub mod close;
 pub mod error;
 pub mod ids;
+pub mod parse;
 pub mod schema;
 pub mod server;
+pub mod time;
 
 pub use client::{ClientBody, ClientMessage, PresenceStatus};
 pub use error::ErrorCode;

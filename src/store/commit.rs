@@ -61,7 +61,7 @@ pub struct Effects {
     /// The shop's marketing tally for the buyer after a marketing message.
     pub marketing: Option<MarketingTally>,
     /// The eligibility decision taken on the message.
-    pub decision: Option<Decision>,
+    pub decision: Option<std::sync::Arc<Decision>>,
 }
 
 /// Whom the session's buyer waits on after the message.

@@ -12,11 +12,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use async_trait::async_trait;
 
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 use super::{
     AgentRecord, Appended, History, NewMessage, OrderWrite, ServiceRecords, SessionControls,
     SessionRecord, Store, StoreError, StoredMessage,
 };
+use super::{Beat, Post, Staff};
 use super::{BuyerProfile, CourierRecord, ShopAccount, ShopRating};
 use super::{Committed, MessageCommit, SessionState};
 use crate::domain::controls::Exemptions;
@@ -55,7 +57,8 @@ struct State {
     open_by_member: HashMap<UserId, HashSet<SessionId>>,
     open_by_pair: HashMap<(UserId, ShopId), SessionId>,
     presence: HashMap<ShopId, HashMap<UserId, PresenceStatus>>,
-    decisions: HashMap<SessionId, Decision>,
+    /// Shared with the commit that brought each: a decision is taken on every buyer text.
+    decisions: HashMap<SessionId, Arc<Decision>>,
     controls: HashMap<SessionId, SessionControls>,
     /// Each session's version: bumped by every write of its record or controls.
     versions: HashMap<SessionId, u64>,
@@ -75,6 +78,7 @@ struct State {
     courier_queues: HashMap<Carrier, VecDeque<InviteId>>,
     evaluations: HashMap<Carrier, Vec<EvaluationEntry>>,
     shop_ratings: HashMap<ShopId, Vec<ShopRating>>,
+    nodes: super::liveness::Liveness,
 }
 
 #[derive(Default)]
@@ -197,6 +201,29 @@ impl State {
         session.status != SessionStatus::Closed
     }
 
+    /// Offline in the shop's list or on the carrier's desk (keeping the courier's idle time).
+    fn set_offline(&mut self, staff: &Staff) {
+        let offline = PresenceStatus::Offline;
+        match &staff.post {
+            Post::Shop(shop) => self.set_agent_status(shop, &staff.user, offline),
+            Post::Carrier(carrier) => self.set_courier_status(*carrier, &staff.user, offline),
+        }
+    }
+
+    fn set_agent_status(&mut self, shop: &ShopId, agent: &UserId, status: PresenceStatus) {
+        let agents = self.presence.entry(shop.clone()).or_default();
+        agents.insert(agent.clone(), status);
+    }
+
+    /// A courier seen for the first time has been idle since `DateTime::MIN_UTC`.
+    fn set_courier_status(&mut self, carrier: Carrier, courier: &UserId, status: PresenceStatus) {
+        let desk = self.desks.entry(carrier).or_default();
+        let since = desk
+            .get(courier)
+            .map_or(DateTime::<Utc>::MIN_UTC, |(_, since)| *since);
+        desk.insert(courier.clone(), (status, since));
+    }
+
     /// Writes a commit's effects; returns the changed waiting counts.
     fn apply(&mut self, commit: &MessageCommit) -> Vec<super::WaitingCount> {
         use super::WaitingChange;
@@ -223,7 +250,7 @@ impl State {
             self.marketing.insert(pair, tally);
         }
         if let Some(decision) = &effects.decision {
-            self.decisions.insert(session, decision.clone());
+            self.decisions.insert(session, Arc::clone(decision));
         }
         let changed = match &effects.waiting {
             WaitingChange::Unchanged => Vec::new(),
@@ -406,10 +433,50 @@ impl Store for MemoryStore {
         agent: &UserId,
         status: PresenceStatus,
     ) -> Result<(), StoreError> {
-        let mut state = lock(&self.inner.state);
-        let agents = state.presence.entry(shop.clone()).or_default();
-        agents.insert(agent.clone(), status);
+        lock(&self.inner.state).set_agent_status(shop, agent, status);
         Ok(())
+    }
+
+    async fn hold(
+        &self,
+        node: Uuid,
+        staff: &Staff,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        lock(&self.inner.state).nodes.hold(node, staff, until);
+        Ok(())
+    }
+
+    async fn release(
+        &self,
+        node: Uuid,
+        staff: &Staff,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut state = lock(&self.inner.state);
+        let offline = state.nodes.release(node, staff, now);
+        if offline {
+            state.set_offline(staff);
+        }
+        Ok(offline)
+    }
+
+    async fn is_held(&self, user: &UserId, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        Ok(lock(&self.inner.state).nodes.is_held(user, now))
+    }
+
+    async fn beat(
+        &self,
+        node: Uuid,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Beat, StoreError> {
+        let mut state = lock(&self.inner.state);
+        let beat = state.nodes.beat(node, now, until);
+        for staff in &beat.offline {
+            state.set_offline(staff);
+        }
+        Ok(beat)
     }
 
     async fn agents(&self, shop: &ShopId) -> Result<Vec<AgentRecord>, StoreError> {
@@ -437,12 +504,13 @@ impl Store for MemoryStore {
     ) -> Result<(), StoreError> {
         lock(&self.inner.state)
             .decisions
-            .insert(session, decision.clone());
+            .insert(session, Arc::new(decision.clone()));
         Ok(())
     }
 
     async fn decision(&self, session: SessionId) -> Result<Option<Decision>, StoreError> {
-        Ok(lock(&self.inner.state).decisions.get(&session).cloned())
+        let state = lock(&self.inner.state);
+        Ok(state.decisions.get(&session).map(|d| Decision::clone(d)))
     }
 
     async fn put_controls(
@@ -694,12 +762,7 @@ impl Store for MemoryStore {
         courier: &UserId,
         status: PresenceStatus,
     ) -> Result<(), StoreError> {
-        let mut state = lock(&self.inner.state);
-        let desk = state.desks.entry(carrier).or_default();
-        let since = desk
-            .get(courier)
-            .map_or(DateTime::<Utc>::MIN_UTC, |(_, since)| *since);
-        desk.insert(courier.clone(), (status, since));
+        lock(&self.inner.state).set_courier_status(carrier, courier, status);
         Ok(())
     }
 

@@ -5,6 +5,7 @@
 //! values. `memory` is the embedded default for one machine.
 
 pub mod commit;
+pub mod liveness;
 pub mod memory;
 pub mod redis;
 
@@ -28,6 +29,7 @@ use crate::protocol::server::{Body, Member, SenderRole, SessionStatus};
 
 pub use self::redis::RedisStore;
 pub use commit::{Committed, Effects, MessageCommit, SessionState, WaitingChange, WaitingCount};
+pub use liveness::{Beat, Post, Staff};
 pub use memory::MemoryStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -372,6 +374,33 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Every agent of the shop that ever set a presence, with its open-session count.
     async fn agents(&self, shop: &ShopId) -> Result<Vec<AgentRecord>, StoreError>;
+
+    // ---- nodes answering for staff presence (see `liveness`) ----
+    /// `node` holds a connection of `staff` and lives at least until `until`.
+    async fn hold(
+        &self,
+        node: uuid::Uuid,
+        staff: &Staff,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// `node` holds no connection of `staff` any more. When no live node does, their presence
+    /// becomes offline in the same step, and this returns true.
+    async fn release(
+        &self,
+        node: uuid::Uuid,
+        staff: &Staff,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Whether a node alive at `now` holds a connection of `user`.
+    async fn is_held(&self, user: &UserId, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// `node` lives until `until`. Claims the nodes whose deadline passed before `now`: the
+    /// staff they held whom no live node holds go offline.
+    async fn beat(
+        &self,
+        node: uuid::Uuid,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Beat, StoreError>;
 
     // ---- logistics splice ----
     async fn put_shop_account(

@@ -32,18 +32,28 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A write that cannot finish within `limit` means a reader that stopped reading: it is closed
 /// as a slow reader, and resumes without a gap when it comes back.
+///
+/// Most writes finish on their first poll (into tungstenite's buffer, or a socket with room), so
+/// only a write that has to wait is given a deadline: reading the clock and arming a timer for
+/// every frame was a few per cent of the CPU per message.
 async fn bounded_write<E>(
     limit: Duration,
     write: impl std::future::Future<Output = Result<(), E>>,
 ) -> Result<(), End> {
-    match tokio::time::timeout(limit, write).await {
-        Err(_) => Err(End::Close(
-            close::SLOW_READER,
-            "slow reader; resume to catch up",
-        )),
-        Ok(Err(_)) => Err(End::Gone),
-        Ok(Ok(())) => Ok(()),
-    }
+    let mut write = std::pin::pin!(write);
+    let written = match futures_util::FutureExt::now_or_never(&mut write) {
+        Some(written) => written,
+        None => match tokio::time::timeout(limit, write).await {
+            Err(_) => {
+                return Err(End::Close(
+                    close::SLOW_READER,
+                    "slow reader; resume to catch up",
+                ));
+            }
+            Ok(written) => written,
+        },
+    };
+    written.map_err(|_| End::Gone)
 }
 
 pub async fn upgrade(
@@ -393,7 +403,7 @@ impl Connection {
                 .reply_error(request_id, request_type, ErrorCode::RateLimited, message)
                 .await;
         }
-        let message = match serde_json::from_str::<ClientMessage>(&text) {
+        let message = match crate::protocol::parse::client_message(&text) {
             Ok(message) => message,
             Err(error) => return self.on_bad_frame(&text, &error).await,
         };

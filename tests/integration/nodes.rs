@@ -1,5 +1,6 @@
-//! Several hub nodes on one Redis: the splice across nodes, a node killed under load, and Redis
-//! restarted with and without persistence. Real Redis servers, real hub processes for the kill.
+//! Several hub nodes on one Redis: the splice across nodes, a node killed under load, presence
+//! across nodes (a node killed takes its agents offline), and Redis restarted with and without
+//! persistence. Real Redis servers, real hub processes for the kill.
 
 use std::collections::BTreeSet;
 use std::process::{Child, Command, Stdio};
@@ -122,7 +123,13 @@ async fn the_whole_splice_works_across_nodes() {
 
 /// A hub process on `port`, sharing `redis`.
 fn spawn_node(redis: &RedisServer, port: u16) -> Child {
+    spawn_node_with(redis, port, &[])
+}
+
+/// A hub process with more environment overrides (`LB_<SECTION>__<KEY>`).
+fn spawn_node_with(redis: &RedisServer, port: u16, env: &[(&str, &str)]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_logistics-bridge"))
+        .envs(env.iter().copied())
         .args(["--config", "/nonexistent/config.toml", "serve"])
         .env("LB_SERVER__BIND", format!("127.0.0.1:{port}"))
         .env("LB_STORE__KIND", "redis")
@@ -337,4 +344,157 @@ async fn two_nodes_never_both_take_a_couriers_last_place() {
     for node in nodes {
         node.stop().await;
     }
+}
+
+async fn agent_status(store: &Arc<dyn Store>, agent: &str) -> Option<String> {
+    let agents = store
+        .agents(&"s1".parse().expect("id"))
+        .await
+        .expect("agents");
+    agents
+        .into_iter()
+        .find(|record| record.agent.as_str() == agent)
+        .map(|record| format!("{:?}", record.status))
+}
+
+/// Polls until `agent`'s stored presence reads `status` (10 s at most).
+async fn wait_for_status(store: &Arc<dyn Store>, agent: &str, status: &str) {
+    for _ in 0..500 {
+        if agent_status(store, agent).await.as_deref() == Some(status) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{agent} never became {status}");
+}
+
+/// How many nodes hold a connection of `user`, read from Redis itself.
+async fn nodes_holding(redis: &RedisServer, user: &str) -> usize {
+    let client = redis::Client::open(redis.url()).expect("url");
+    let mut raw = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("raw connection");
+    let key = format!("lb:{{user:{user}}}:nodes");
+    redis::cmd("SCARD")
+        .arg(key)
+        .query_async(&mut raw)
+        .await
+        .expect("SCARD")
+}
+
+/// An agent connected to two nodes stays online while either connection lives.
+#[tokio::test]
+async fn an_agent_on_two_nodes_is_offline_only_when_both_connections_close() {
+    let redis = RedisServer::start();
+    let (one, two) = (node(&redis).await, node(&redis).await);
+    let token = one.token(Role::Agent, "a1", Some("s1"), None);
+    let mut on_one = TestClient::connect(&one.ws_url(), &token).await;
+    on_one.recv_type("welcome").await;
+    let mut on_two = TestClient::connect(&two.ws_url(), &token).await;
+    on_two.recv_type("welcome").await;
+    on_one
+        .send(json!({"type": "presence", "status": "online"}))
+        .await;
+    on_one.barrier().await;
+    assert_eq!(nodes_holding(&redis, "a1").await, 2);
+
+    on_one.close().await;
+    for _ in 0..500 {
+        if nodes_holding(&redis, "a1").await == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(nodes_holding(&redis, "a1").await, 1, "node one let go");
+    assert_eq!(
+        agent_status(&one.store, "a1").await.as_deref(),
+        Some("Online")
+    );
+    // Routing on node one still hands a buyer to the agent connected to node two.
+    let mut buyer = one.buyer("b1").await;
+    let session = buyer.open("s1", None).await;
+    on_two.recv_until("session").await;
+    assert!(
+        session["members"].to_string().contains("\"a1\""),
+        "{session}"
+    );
+
+    on_two.close().await;
+    wait_for_status(&one.store, "a1", "Offline").await;
+    one.stop().await;
+    two.stop().await;
+}
+
+/// A node killed with an agent on it: within `node_timeout` and a beat, another node takes the
+/// agent offline, so routing stops handing buyers to someone nobody can reach.
+#[tokio::test]
+async fn a_killed_nodes_agents_go_offline() {
+    let redis = RedisServer::start();
+    let port = free_port();
+    let timeout = [("LB_SERVER__NODE_TIMEOUT", "1s")];
+    let mut one = spawn_node_with(&redis, port, &timeout);
+    let two = node_with(&redis, |c| c.server.node_timeout = Duration::from_secs(1)).await;
+    let token = two.token(Role::Agent, "a1", Some("s1"), None);
+    let mut agent = connect_when_up(port, &token).await;
+    agent
+        .send(json!({"type": "presence", "status": "online"}))
+        .await;
+    agent.barrier().await;
+    assert_eq!(
+        agent_status(&two.store, "a1").await.as_deref(),
+        Some("Online")
+    );
+
+    one.kill().expect("kill -9");
+    let _ = one.wait();
+    wait_for_status(&two.store, "a1", "Offline").await;
+    assert_eq!(nodes_holding(&redis, "a1").await, 0);
+    two.stop().await;
+}
+
+/// A node that other nodes took for dead while it was only late (here: a node whose clock runs
+/// a minute ahead beats) holds its agents again on its next beat and writes back their presence.
+#[tokio::test]
+async fn a_node_taken_for_dead_while_alive_restores_its_agents() {
+    let redis = RedisServer::start();
+    let one = node_with(&redis, |c| c.server.node_timeout = Duration::from_secs(1)).await;
+    let _agent = one.agent("a1", "s1").await;
+    assert_eq!(
+        agent_status(&one.store, "a1").await.as_deref(),
+        Some("Online")
+    );
+
+    let ahead = chrono::Utc::now() + chrono::TimeDelta::seconds(60);
+    let until = ahead + chrono::TimeDelta::seconds(15);
+    let beat = one.store.beat(uuid::Uuid::new_v4(), ahead, until).await;
+    let offline = beat.expect("beat").offline;
+    assert_eq!(offline.len(), 1, "{offline:?}");
+    assert_eq!(
+        agent_status(&one.store, "a1").await.as_deref(),
+        Some("Offline")
+    );
+
+    wait_for_status(&one.store, "a1", "Online").await;
+    assert_eq!(nodes_holding(&redis, "a1").await, 1);
+    one.stop().await;
+}
+
+/// An agent that connected while Redis was down is held by this node once Redis is back: the
+/// next beat that reaches it holds everyone connected here again.
+#[tokio::test]
+async fn a_hold_lost_to_an_outage_is_made_by_a_later_beat() {
+    let mut redis = RedisServer::start();
+    let one = node_with(&redis, |c| c.server.node_timeout = Duration::from_secs(1)).await;
+    redis.kill();
+    let _agent = one.agent_offline("a1", "s1").await;
+    redis.restart();
+    for _ in 0..500 {
+        if nodes_holding(&redis, "a1").await == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(nodes_holding(&redis, "a1").await, 1);
+    one.stop().await;
 }

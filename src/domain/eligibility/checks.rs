@@ -5,9 +5,10 @@
 //! missing, or for another order than the chosen one). It does not choose the order (see
 //! `mention`) nor hash shops (see `rollout`).
 
-use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveTime, Utc};
 
 use super::rollout::{is_service_on, rollout_bucket};
+use super::text;
 use super::{Check, CheckName, EligibilityInput, EligibilityRules, MentionSource, OrderMention};
 use crate::domain::order::{Carrier, Order, OrderStatus};
 use crate::domain::shop::Enrollment;
@@ -114,19 +115,26 @@ fn service_hours(context: &Context<'_>) -> Check {
     let rules = context.rules;
     let local = context.now.with_timezone(&rules.time_zone).time();
     let is_open = is_within_hours(local, rules.service_start, rules.service_end);
-    // Formatted by hand: a strftime pattern is parsed again on every call, and this runs on
-    // every buyer text.
+    // "local time 09:05:07 (Asia/Shanghai) is within service hours [09:00, 21:00)", written by
+    // hand (`text`): this runs on every buyer text.
     use chrono::Timelike;
-    let hm = |t: NaiveTime| format!("{:02}:{:02}", t.hour(), t.minute());
-    let reason = format!(
-        "local time {}:{:02} ({}) is {} service hours [{}, {})",
-        hm(local),
-        local.second(),
-        rules.time_zone.name(),
-        if is_open { "within" } else { "outside" },
-        hm(rules.service_start),
-        hm(rules.service_end),
-    );
+    let mut reason = String::with_capacity(80);
+    reason.push_str("local time ");
+    text::push_hm(&mut reason, local);
+    reason.push(':');
+    text::push_two(&mut reason, local.second());
+    reason.push_str(" (");
+    reason.push_str(rules.time_zone.name());
+    reason.push_str(if is_open {
+        ") is within"
+    } else {
+        ") is outside"
+    });
+    reason.push_str(" service hours [");
+    text::push_hm(&mut reason, rules.service_start);
+    reason.push_str(", ");
+    text::push_hm(&mut reason, rules.service_end);
+    reason.push(')');
     check(CheckName::ServiceHours, is_open, reason)
 }
 
@@ -142,11 +150,16 @@ pub(crate) fn is_within_hours(local: NaiveTime, start: NaiveTime, end: NaiveTime
 fn explicit_order(context: &Context<'_>) -> Check {
     let reason = match context.chosen {
         Some(mention) => chosen_reason(mention, context.now),
-        None => format!(
-            "{NO_EXPLICIT_ORDER}: no order card in the last {} and no entry order ({} mention(s) too old or in the future)",
-            format_duration(context.rules.order_card_window),
-            context.input.mentions.len(),
-        ),
+        None => {
+            let mut reason = String::with_capacity(110);
+            reason.push_str(NO_EXPLICIT_ORDER);
+            reason.push_str(": no order card in the last ");
+            reason.push_str(&text::duration(context.rules.order_card_window));
+            reason.push_str(" and no entry order (");
+            text::push_number(&mut reason, context.input.mentions.len() as u64);
+            reason.push_str(" mention(s) too old or in the future)");
+            reason
+        }
     };
     check(CheckName::ExplicitOrder, context.chosen.is_some(), reason)
 }
@@ -156,20 +169,13 @@ fn chosen_reason(mention: &OrderMention, now: DateTime<Utc>) -> String {
         MentionSource::OrderCard => format!(
             "order {} from an order card sent {} ago",
             mention.order_id,
-            format_duration(now - mention.at)
+            text::duration(now - mention.at)
         ),
         MentionSource::EntryPage => format!(
             "order {} is the order page the session was opened from",
             mention.order_id
         ),
     }
-}
-
-/// `H:MM:SS`, hours unbounded.
-fn format_duration(duration: TimeDelta) -> String {
-    let seconds = duration.num_seconds();
-    let (hours, minutes) = (seconds / 3600, seconds % 3600 / 60);
-    format!("{hours}:{minutes:02}:{:02}", seconds % 60)
 }
 
 fn order_status(context: &Context<'_>) -> Check {
@@ -290,6 +296,8 @@ fn intent(context: &Context<'_>) -> Check {
 
 #[cfg(test)]
 mod tests {
+    use chrono::TimeDelta;
+
     use super::*;
 
     #[test]
@@ -322,7 +330,7 @@ mod tests {
             (90_061, "25:01:01"),
         ];
         for (seconds, expected) in cases {
-            assert_eq!(format_duration(TimeDelta::seconds(seconds)), expected);
+            assert_eq!(text::duration(TimeDelta::seconds(seconds)), expected);
         }
     }
 }

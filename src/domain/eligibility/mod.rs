@@ -14,6 +14,7 @@ pub mod case;
 mod checks;
 mod mention;
 mod rollout;
+mod text;
 
 #[cfg(test)]
 mod decide_tests;

@@ -14,11 +14,18 @@ pub(crate) const CLAUSE_BREAK: char = '|';
 #[derive(Debug, Default)]
 pub(crate) struct Normaliser {
     traditional: crate::FastMap<char, char>,
+    /// Whether the table maps any ASCII character; when not (the built-in table maps CJK
+    /// only), ASCII skips the lookup, which most chat text is made of.
+    maps_ascii: bool,
 }
 
 impl Normaliser {
     pub(crate) fn new(traditional: crate::FastMap<char, char>) -> Normaliser {
-        Normaliser { traditional }
+        let maps_ascii = traditional.keys().any(char::is_ascii);
+        Normaliser {
+            traditional,
+            maps_ascii,
+        }
     }
 
     /// The normalised characters of `text`, with no leading or trailing space or break.
@@ -41,11 +48,14 @@ impl Normaliser {
 
     fn fold(&self, raw: char) -> char {
         let half_width = fold_width(raw);
-        let simplified = self
-            .traditional
-            .get(&half_width)
-            .copied()
-            .unwrap_or(half_width);
+        let simplified = if half_width.is_ascii() && !self.maps_ascii {
+            half_width
+        } else {
+            self.traditional
+                .get(&half_width)
+                .copied()
+                .unwrap_or(half_width)
+        };
         match simplified {
             '\u{2018}' | '\u{2019}' | '`' => '\'',
             other => other.to_ascii_lowercase(),
@@ -103,6 +113,14 @@ mod tests {
 
     fn normaliser() -> Normaliser {
         Normaliser::new([('貨', '货'), ('沒', '没')].into_iter().collect())
+    }
+
+    /// ASCII skips the table only when the table maps no ASCII character.
+    #[test]
+    fn a_table_that_maps_ascii_is_still_applied() {
+        let normaliser = Normaliser::new([('x', 'y')].into_iter().collect());
+        let output: String = normaliser.normalise("Xx 貨").into_iter().collect();
+        assert_eq!(output, "xy 貨");
     }
 
     #[test]

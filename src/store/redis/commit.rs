@@ -145,7 +145,7 @@ impl RedisStore {
             .transpose()?;
         let decision = effects.decision.as_ref();
         let decision = decision
-            .map(|d| codec::encode(&keys.decision, d))
+            .map(|d| codec::encode(&keys.decision, &**d))
             .transpose()?;
         let marketing_key = keys::marketing(&commit.shop, &commit.buyer);
         let marketing = effects.marketing.as_ref();

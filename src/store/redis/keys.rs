@@ -32,6 +32,10 @@
 //! | `lb:{carrier:<CODE>}:evaluations` | list | `EvaluationEntry`s (JSON), oldest first |
 //! | `lb:{user:<user>}:open` | set | open sessions the user is a member of |
 //! | `lb:{user:<user>}:waiting` | set | sessions whose buyer waits on this agent |
+//! | `lb:{user:<user>}:nodes` | set | hub nodes holding a connection of this agent or courier |
+//! | `lb:{nodes}:deadlines` | sorted set | hub node → when it is dead unless it beats (ms since the epoch) |
+//! | `lb:{node:<node>}:held` | set | agents and couriers the node holds (`a\|<user>\|<shop>`, `c\|<user>\|<CARRIER>`) |
+//! | `lb:{node:<node>}:claimed` | string | set when another node claimed this one as dead |
 //! | `lb:{order:<order>}:order` | hash | `order` (JSON), `updated_at` (sortable time) |
 //! | `lb:{pair:<shop>\|<buyer>}:recent` | hash | agent → latest contact (`codec::sortable_time`), the 16 most recent agents |
 //! | `lb:{pair:<shop>\|<buyer>}:marketing` | string | `MarketingTally` (JSON) |
@@ -39,7 +43,8 @@
 //!
 //! A chat message's commit (`commit::COMMIT`) is the one script that writes under several tags
 //! (the session's, the agents' waiting sets, the shop's responses, the pair's records): it
-//! needs a standalone Redis (or one Cluster node holding every slot). Everything else is
+//! needs a standalone Redis (or one Cluster node holding every slot). So do the scripts of
+//! `nodes`, which write a staff member's presence when their node is gone. Everything else is
 //! cluster-safe.
 //!
 //! External ids are validated to `[A-Za-z0-9._:-]{1,64}`, so they can hold neither a brace (which
@@ -166,6 +171,23 @@ pub fn user_open(user: &UserId) -> String {
     format!("lb:{{user:{user}}}:open")
 }
 
+/// Built in Lua too (`nodes::BEAT`), from the user id.
+pub fn user_nodes(user: &UserId) -> String {
+    format!("lb:{{user:{user}}}:nodes")
+}
+
+pub const NODE_DEADLINES: &str = "lb:{nodes}:deadlines";
+
+/// Built in Lua too (`nodes::BEAT`), from the node id.
+pub fn node_held(node: uuid::Uuid) -> String {
+    format!("lb:{{node:{node}}}:held")
+}
+
+/// Built in Lua too (`nodes::BEAT`), from the node id.
+pub fn node_claimed(node: uuid::Uuid) -> String {
+    format!("lb:{{node:{node}}}:claimed")
+}
+
 pub fn user_waiting(user: &UserId) -> String {
     format!("lb:{{user:{user}}}:waiting")
 }
@@ -251,5 +273,19 @@ mod tests {
         for (key, expected) in cases {
             assert_eq!(tag(&key), expected, "{key}");
         }
+    }
+
+    /// The node scripts build these names in Lua from ids: they must not drift.
+    #[test]
+    fn names_the_node_scripts_build() {
+        let shop = ShopId::new("s:1").expect("valid id");
+        let user = UserId::new("a.1").expect("valid id");
+        let node = uuid::Uuid::nil();
+        let nil = "00000000-0000-0000-0000-000000000000";
+        assert_eq!(shop_presence(&shop), "lb:{shop:s:1}:presence");
+        assert_eq!(courier_desk(Carrier::Yto), "lb:{carrier:YTO}:desk");
+        assert_eq!(user_nodes(&user), "lb:{user:a.1}:nodes");
+        assert_eq!(node_held(node), format!("lb:{{node:{nil}}}:held"));
+        assert_eq!(node_claimed(node), format!("lb:{{node:{nil}}}:claimed"));
     }
 }

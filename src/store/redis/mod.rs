@@ -32,6 +32,7 @@ mod connection;
 mod keys;
 mod log;
 mod lua;
+mod nodes;
 mod notify;
 mod records;
 mod routing;
@@ -44,9 +45,9 @@ use chrono::{DateTime, Utc};
 
 use self::connection::Connection;
 use super::{
-    AgentRecord, Appended, BuyerProfile, Committed, CourierRecord, History, MessageCommit,
+    AgentRecord, Appended, Beat, BuyerProfile, Committed, CourierRecord, History, MessageCommit,
     NewMessage, Notification, OrderWrite, ServiceRecords, SessionControls, SessionRecord,
-    SessionState, ShopAccount, ShopRating, Store, StoreError, StoredMessage,
+    SessionState, ShopAccount, ShopRating, Staff, Store, StoreError, StoredMessage,
 };
 use crate::domain::controls::assessment::{LogisticsRecord, ResponseRecord};
 use crate::domain::controls::marketing::MarketingTally;
@@ -204,6 +205,37 @@ impl Store for RedisStore {
 
     async fn agents(&self, shop: &ShopId) -> Result<Vec<AgentRecord>, StoreError> {
         self.shop_agents(shop).await
+    }
+
+    async fn hold(
+        &self,
+        node: uuid::Uuid,
+        staff: &Staff,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.hold_staff(node, staff, until).await
+    }
+
+    async fn release(
+        &self,
+        node: uuid::Uuid,
+        staff: &Staff,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.release_staff(node, staff, now).await
+    }
+
+    async fn is_held(&self, user: &UserId, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.staff_is_held(user, now).await
+    }
+
+    async fn beat(
+        &self,
+        node: uuid::Uuid,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Beat, StoreError> {
+        self.beat_node(node, now, until).await
     }
 
     async fn put_shop_account(

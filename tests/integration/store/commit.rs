@@ -65,7 +65,7 @@ fn buyer_commit(record: &SessionRecord, version: u64, client_msg_id: &str) -> Me
     commit.effects = Effects {
         controls: Some(controls),
         waiting: WaitingChange::On(user("a1")),
-        decision: Some(decision(0)),
+        decision: Some(std::sync::Arc::new(decision(0))),
         ..Effects::default()
     };
     commit
@@ -227,7 +227,7 @@ pub async fn a_duplicate_commit_writes_nothing(store: Arc<dyn Store>) {
         controls: Some(SessionControls::new(record.shop.clone(), record.id)),
         waiting: WaitingChange::Nobody,
         contact: Some((a1.clone(), at(5))),
-        decision: Some(decision(5)),
+        decision: Some(std::sync::Arc::new(decision(5))),
         ..Effects::default()
     };
     let committed = store.commit_message(&repeat).await.expect("commit");

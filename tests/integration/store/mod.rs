@@ -8,6 +8,7 @@ mod commands;
 mod commit;
 mod fixtures;
 mod hub;
+mod liveness;
 mod log;
 mod redis_only;
 mod splice;
@@ -89,4 +90,6 @@ conformance!(
     commit::a_duplicate_commit_writes_nothing,
     commit::a_stale_commit_writes_nothing,
     commit::eligibility_facts_in_one_read,
+    liveness::staff_stay_online_while_a_live_node_holds_them,
+    liveness::a_beat_takes_a_dead_nodes_staff_offline_once,
 );
