@@ -20,6 +20,7 @@ use crate::protocol::client::PresenceStatus;
 use crate::protocol::ids::{InviteId, RequestId, SessionId, UserId};
 use crate::protocol::server::{Body, ContextMessage, NoticeCode, SenderRole, ServerMessage};
 use crate::protocol::{ErrorCode, Member};
+use crate::store::claims;
 use crate::store::{MemberRecord, NewMessage, StoredMessage};
 
 /// The platform speaking in a session (invites, evaluation cards).
@@ -216,7 +217,14 @@ impl SessionActor {
                 return Ok(None);
             };
             let store = self.hub.store();
-            if store.claim_courier(&courier, self.record.id, max).await? {
+            // Wall-clock time: other nodes judge the claim's deadline by their own clocks.
+            let now = Utc::now();
+            let until = now + claims::CLAIM_TTL;
+            let session = self.record.id;
+            if store
+                .claim_courier(&courier, session, max, now, until)
+                .await?
+            {
                 return Ok(Some(courier));
             }
             passed_over.push(courier);
@@ -264,16 +272,14 @@ impl SessionActor {
         Ok(())
     }
 
-    /// Joins a courier whose place `claim_free_courier` took; gives the place back when the
-    /// join fails before the courier is a member.
+    /// Joins a courier whose place `claim_free_courier` claimed, then drops the claim: a join
+    /// that saved holds the place as a membership, one that failed gives it back. A claim that
+    /// cannot be dropped (the store unreachable) expires by itself (`claims::CLAIM_TTL`).
     async fn join_courier(&mut self, splice: &mut Splice, courier: UserId) -> Result<(), HubError> {
-        let was_member = self.record.member(&courier).is_some();
         let result = self.join_claimed_courier(splice, courier.clone()).await;
-        if result.is_err() && !was_member && self.record.member(&courier).is_none() {
-            let store = self.hub.store();
-            if let Err(error) = store.release_courier(&courier, self.record.id).await {
-                tracing::warn!(%courier, %error, "courier place not given back");
-            }
+        let store = self.hub.store();
+        if let Err(error) = store.release_courier(&courier, self.record.id).await {
+            tracing::warn!(%courier, %error, "courier claim left to expire");
         }
         result
     }

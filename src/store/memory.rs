@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::claims::{self, Claims};
 use super::{
     AgentRecord, Appended, History, NewMessage, OrderWrite, ServiceRecords, SessionControls,
     SessionRecord, Store, StoreError, StoredMessage,
@@ -55,6 +56,8 @@ struct State {
     shops: HashMap<ShopId, ShopLogistics>,
     sessions: HashMap<SessionId, SessionRecord>,
     open_by_member: HashMap<UserId, HashSet<SessionId>>,
+    /// Places couriers' joins claimed (see `claims`).
+    courier_claims: HashMap<UserId, Claims>,
     open_by_pair: HashMap<(UserId, ShopId), SessionId>,
     presence: HashMap<ShopId, HashMap<UserId, PresenceStatus>>,
     /// Shared with the commit that brought each: a decision is taken on every buyer text.
@@ -805,17 +808,14 @@ impl Store for MemoryStore {
         courier: &UserId,
         session: SessionId,
         max: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let mut state = lock(&self.inner.state);
-        let open = state.open_by_member.entry(courier.clone()).or_default();
-        if open.contains(&session) {
-            return Ok(true);
-        }
-        if open.len() >= max as usize {
-            return Ok(false);
-        }
-        open.insert(session);
-        Ok(true)
+        let state = &mut *lock(&self.inner.state);
+        let no_sessions = HashSet::default();
+        let open = state.open_by_member.get(courier).unwrap_or(&no_sessions);
+        let held = state.courier_claims.entry(courier.clone()).or_default();
+        Ok(claims::claim(held, open, session, max, now, until))
     }
 
     async fn release_courier(
@@ -824,8 +824,11 @@ impl Store for MemoryStore {
         session: SessionId,
     ) -> Result<(), StoreError> {
         let mut state = lock(&self.inner.state);
-        if let Some(open) = state.open_by_member.get_mut(courier) {
-            open.remove(&session);
+        if let Some(held) = state.courier_claims.get_mut(courier) {
+            held.remove(&session);
+            if held.is_empty() {
+                state.courier_claims.remove(courier);
+            }
         }
         Ok(())
     }

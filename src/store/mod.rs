@@ -4,6 +4,7 @@
 //! method may cross a network (Redis), may fail with `StoreError::Unavailable`, and returns owned
 //! values. `memory` is the embedded default for one machine.
 
+pub mod claims;
 pub mod commit;
 pub mod liveness;
 pub mod memory;
@@ -427,18 +428,21 @@ pub trait Store: Send + Sync + 'static {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
     async fn couriers(&self, carrier: Carrier) -> Result<Vec<CourierRecord>, StoreError>;
-    /// Takes a place for `session` among the courier's open sessions, when it has fewer than
-    /// `max` (or has this one already); false when it is full. One atomic step, so that two
-    /// nodes never both take a courier's last place: the place counts in `couriers` at once,
-    /// and the join that follows makes it the courier's membership.
+    /// Claims a place for `session` among the courier's, when its open sessions and live
+    /// claims are fewer than `max` (or it has this one already); false when it is full. One
+    /// atomic step, so that two nodes never both take a courier's last place. The claim lasts
+    /// until `until` (claims past `now` are dropped); the join that follows saves the
+    /// membership and gives the claim back (see `claims`). `couriers` counts memberships only.
     async fn claim_courier(
         &self,
         courier: &UserId,
         session: SessionId,
         max: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
-    /// Gives back a place `claim_courier` took, for a join that failed before the session was
-    /// saved with the courier in it.
+    /// Drops the claim `claim_courier` took for `session`, whether its join saved or failed.
+    /// Never touches a membership: a session saved with the courier keeps its place.
     async fn release_courier(&self, courier: &UserId, session: SessionId)
     -> Result<(), StoreError>;
     /// Accepted invites waiting for a courier of `carrier`, longest waiting first.

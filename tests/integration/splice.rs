@@ -704,6 +704,26 @@ async fn buyers_accepting_at_once_never_overload_a_courier() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn a_courier_that_left_is_free_for_the_next_buyer_at_once() {
+    // One place per courier: the first join's claim must not outlive the join.
+    let server = TestServer::with_config(|c| c.splice.max_courier_sessions = 1).await;
+    let mut courier = courier(&server, "c0", "available").await;
+    for i in 0..2 {
+        let (mut buyer, invite, _agent) = complaining_buyer(&server, i).await;
+        assert_eq!(answer(&mut buyer, &invite, true).await["accepted"], true);
+        // Skips what the courier heard of its leaving the last session.
+        let session = courier.recv_until("session").await;
+        assert_eq!(session["session_id"], invite["session_id"], "{session}");
+        courier.recv_type("context").await;
+        courier
+            .send(json!({"type": "leave", "session_id": session_id(&session)}))
+            .await;
+        buyer.recv_until("member_left").await;
+    }
+    server.stop().await;
+}
+
 /// Shop `s{i}` with ZTO logistics and its agent `a{i}`, and buyer `b{i}` who showed order
 /// `o{i}` and complained: the buyer, the invite card it got, and the agent.
 pub async fn complaining_buyer(server: &TestServer, i: usize) -> (TestClient, Value, TestClient) {

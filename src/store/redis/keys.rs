@@ -171,6 +171,11 @@ pub fn user_open(user: &UserId) -> String {
     format!("lb:{{user:{user}}}:open")
 }
 
+/// A courier's claimed places (`store::claims`): session → deadline in ms.
+pub fn user_claims(user: &UserId) -> String {
+    format!("lb:{{user:{user}}}:claims")
+}
+
 /// Built in Lua too (`nodes::BEAT`), from the user id.
 pub fn user_nodes(user: &UserId) -> String {
     format!("lb:{{user:{user}}}:nodes")

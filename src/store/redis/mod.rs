@@ -289,8 +289,11 @@ impl Store for RedisStore {
         courier: &UserId,
         session: SessionId,
         max: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        self.store_claim_courier(courier, session, max).await
+        self.store_claim_courier(courier, session, max, now, until)
+            .await
     }
 
     async fn release_courier(
@@ -298,9 +301,9 @@ impl Store for RedisStore {
         courier: &UserId,
         session: SessionId,
     ) -> Result<(), StoreError> {
-        let key = keys::user_open(courier);
+        let key = keys::user_claims(courier);
         let mut pipe = redis::pipe();
-        pipe.srem(&key, session.to_string()).ignore();
+        pipe.hdel(&key, session.to_string()).ignore();
         self.connection.pipeline(&key, &pipe).await?;
         Ok(())
     }

@@ -204,17 +204,31 @@ redis.call('RPUSH', KEYS[1], ARGV[1])
 return 1
 "#;
 
-/// Takes a place among a courier's open sessions (`Store::claim_courier`): the set is the
-/// index the session records keep, so a place taken counts as a session at once.
+/// Claims a place among a courier's (`Store::claim_courier`; the rule is `store::claims`).
 ///
-/// KEYS: the courier's open-session set. ARGV: the session id, the most sessions. Returns 1
-/// when the place is the courier's now (taken, or held already), 0 when the courier is full.
+/// KEYS: the courier's open-session set (the index session saves keep), its claims hash
+/// (session → deadline, ms since the epoch). ARGV: the session id, the most places, now and
+/// the deadline (ms). Returns 1 when the place is the session's (a member, claimed now or
+/// again), 0 when the courier is full. Drops the claims that expired.
 pub static CLAIM_COURIER: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
-if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 1 end
-if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
-redis.call('SADD', KEYS[1], ARGV[1])
+local open, claims, session = KEYS[1], KEYS[2], ARGV[1]
+local max, now, deadline = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+if redis.call('SISMEMBER', open, session) == 1 then return 1 end
+local held, claimed = redis.call('HGETALL', claims), 0
+for i = 1, #held, 2 do
+  if tonumber(held[i + 1]) <= now then
+    redis.call('HDEL', claims, held[i])
+  elseif held[i] == session then
+    redis.call('HSET', claims, session, deadline)
+    return 1
+  elseif redis.call('SISMEMBER', open, held[i]) == 0 then
+    claimed = claimed + 1
+  end
+end
+if redis.call('SCARD', open) + claimed >= max then return 0 end
+redis.call('HSET', claims, session, deadline)
 return 1
 "#,
     )

@@ -147,10 +147,18 @@ impl RedisStore {
         courier: &UserId,
         session: SessionId,
         max: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let key = keys::user_open(courier);
+        let key = keys::user_claims(courier);
         let mut invocation = scripts::CLAIM_COURIER.prepare_invoke();
-        invocation.key(&key).arg(session.to_string()).arg(max);
+        invocation
+            .key(keys::user_open(courier))
+            .key(&key)
+            .arg(session.to_string())
+            .arg(max)
+            .arg(now.timestamp_millis())
+            .arg(until.timestamp_millis());
         let claimed = self.connection.script(&key, &invocation).await?;
         Ok(codec::number(&key, claimed)? == 1)
     }

@@ -77,6 +77,7 @@ conformance!(
     splice::splices_by_invite_and_by_session,
     splice::courier_desks,
     splice::couriers_are_claimed_up_to_their_limit,
+    splice::a_joined_courier_keeps_its_place_when_the_claim_goes,
     splice::courier_queue_longest_waiting_first,
     splice::evaluations_are_filed_by_the_splice_carrier,
     splice::one_shop_rating_per_session,

@@ -116,45 +116,106 @@ pub async fn courier_desks(store: Arc<dyn Store>) {
 pub async fn couriers_are_claimed_up_to_their_limit(store: Arc<dyn Store>) {
     let (k1, zto) = (user("k1"), Carrier::Zto);
     let sessions = [SessionId::new(), SessionId::new(), SessionId::new()];
-    let claim = |courier, session, max| {
+    let claim = |courier, session, max, now: i64| {
         let store = Arc::clone(&store);
+        // Each claim lasts 30 minutes.
         async move {
             store
-                .claim_courier(&courier, session, max)
+                .claim_courier(&courier, session, max, at(now), at(now + 30))
                 .await
                 .expect("claim")
         }
     };
-    assert!(claim(k1.clone(), sessions[0], 2).await);
+    assert!(claim(k1.clone(), sessions[0], 2, 0).await);
     assert!(
-        claim(k1.clone(), sessions[0], 2).await,
+        claim(k1.clone(), sessions[0], 2, 1).await,
         "a place held already"
     );
-    assert!(claim(k1.clone(), sessions[1], 2).await);
-    assert!(!claim(k1.clone(), sessions[2], 2).await, "full");
-    // A place counts on the desk at once, before any session lists the courier.
+    assert!(claim(k1.clone(), sessions[1], 2, 1).await);
+    assert!(!claim(k1.clone(), sessions[2], 2, 2).await, "full");
+    // A claim is not a membership: the desk counts the sessions the courier is a member of.
     store
         .set_courier_presence(zto, &k1, PresenceStatus::Available)
         .await
         .expect("set");
     let desk = store.couriers(zto).await.expect("read");
-    assert_eq!(desk[0].active_sessions, 2);
+    assert_eq!(desk[0].active_sessions, 0);
     store
         .release_courier(&k1, sessions[1])
         .await
         .expect("release");
     assert!(
-        claim(k1.clone(), sessions[2], 2).await,
+        claim(k1.clone(), sessions[2], 2, 2).await,
         "a place given back"
+    );
+    // Nobody gives sessions[0]'s claim back (its join never saved): it expires. sessions[0]
+    // was claimed again at 1, so it lasts until 31.
+    assert!(!claim(k1.clone(), SessionId::new(), 2, 30).await);
+    assert!(
+        claim(k1.clone(), SessionId::new(), 2, 31).await,
+        "an expired claim's place"
     );
     // Claims of one last place at the same moment: exactly one wins.
     let k2 = user("k2");
-    let racing = (0..16).map(|_| tokio::spawn(claim(k2.clone(), SessionId::new(), 1)));
+    let racing = (0..16).map(|_| tokio::spawn(claim(k2.clone(), SessionId::new(), 1, 0)));
     let mut won = 0;
     for claim in racing.collect::<Vec<_>>() {
         won += usize::from(claim.await.expect("claim task"));
     }
     assert_eq!(won, 1);
+}
+
+pub async fn a_joined_courier_keeps_its_place_when_the_claim_goes(store: Arc<dyn Store>) {
+    let k3 = user("k3");
+    let mut joined = taken_by(session("s1", "b1", 0), "a1");
+    let mut courier = member("k3", SenderRole::Courier, 2);
+    courier.carrier = Some(Carrier::Zto);
+    joined.members.push(courier);
+    let claimed = store
+        .claim_courier(&k3, joined.id, 2, at(1), at(31))
+        .await
+        .expect("claim");
+    assert!(claimed);
+    // The join saves, then gives the claim back; the second place stays free, not two.
+    store.put_session(&joined).await.expect("put");
+    assert!(
+        !store
+            .claim_courier(&k3, SessionId::new(), 1, at(2), at(32))
+            .await
+            .expect("claim"),
+        "a member of one session, with room for one"
+    );
+    assert!(
+        store
+            .claim_courier(&k3, SessionId::new(), 2, at(2), at(32))
+            .await
+            .expect("claim"),
+        "the saved join's claim is its membership, not a second place"
+    );
+    let later = SessionId::new();
+    store
+        .release_courier(&k3, joined.id)
+        .await
+        .expect("release");
+    // Giving a claim back (even twice) never takes away the membership.
+    store
+        .release_courier(&k3, joined.id)
+        .await
+        .expect("release");
+    assert!(
+        store
+            .claim_courier(&k3, joined.id, 1, at(3), at(33))
+            .await
+            .expect("claim"),
+        "a member holds its place"
+    );
+    assert!(
+        !store
+            .claim_courier(&k3, later, 2, at(3), at(33))
+            .await
+            .expect("claim"),
+        "a member and the claim at 2: full"
+    );
 }
 
 pub async fn courier_queue_longest_waiting_first(store: Arc<dyn Store>) {
