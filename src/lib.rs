@@ -111,6 +111,14 @@ pub async fn run(
         cancel.clone(),
         tasks.clone(),
     );
+    // Connections hear of the shutdown through their outboxes: a `select!` arm on the token
+    // in each would be part of every idle connection's memory.
+    let closing = hub.clone();
+    let shutting_down = cancel.clone();
+    tasks.spawn(async move {
+        shutting_down.cancelled().await;
+        closing.shut_down_connections();
+    });
     crate::transport::keepalive::spawn(
         hub.clone(),
         config.server.ping_interval,

@@ -205,6 +205,13 @@ impl Hub {
         self.inner.clock.now()
     }
 
+    /// Tells every connection the server is shutting down. A connection that registers after
+    /// this finds the shutdown token cancelled instead (it is cancelled before this runs); one
+    /// whose outbox is full closes as the slow reader it is (4001).
+    pub fn shut_down_connections(&self) {
+        self.inner.registry.push_to_all(&Outbound::Shutdown);
+    }
+
     /// Sends `Tick` to the connections due one (see [`Registry::tick`]).
     pub fn tick_connections(&self, now_ms: u64, interval_ms: u64) {
         self.inner.registry.tick(now_ms, interval_ms);

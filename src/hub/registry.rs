@@ -43,6 +43,8 @@ pub enum Outbound {
     /// Time to ping and to check for silence, or to close: the token has `expired` (see
     /// [`Registry::tick`]).
     Tick { expired: bool },
+    /// The server is shutting down: close with 1001 once what is queued before it is written.
+    Shutdown,
 }
 
 /// One live connection, as the rest of the hub sees it.

@@ -1,7 +1,8 @@
 //! The WebSocket endpoint: checks at the upgrade, then one task per connection.
 //!
-//! Reading, writing, pings, token expiry and shutdown meet in one `select!`. Frames queued for
-//! the connection are written in batches with one flush per batch.
+//! Reading and writing meet in one `select!`; pings, token expiry and shutdown come through the
+//! outbox like frames. Frames queued for the connection are written in batches with one flush
+//! per batch.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -88,9 +89,10 @@ pub async fn upgrade(
     });
     upgrade
         // tungstenite zero-fills its whole read buffer on the first read, so every idle
-        // connection keeps it resident. 192 bytes reads a short frame in one read and a longer
-        // one in two; 512 cost no less CPU per message at 10,000 msg/s (BENCHMARKS.md).
-        .read_buffer_size(192)
+        // connection keeps it resident. 128 bytes reads a short frame in one read and a longer
+        // one in two or three; 192, 256 and 512 cost no less CPU per message at 10,000 msg/s
+        // (BENCHMARKS.md).
+        .read_buffer_size(128)
         // Frames fed between two flushes go out in one write(2) instead of one each.
         .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(WRITE_BUFFER + max_bytes * 4)
@@ -233,11 +235,14 @@ impl Connection {
     /// Pings and token expiry come as `Tick`s from the shared keepalive sweep (see
     /// `keepalive`), so the connection holds no timer of its own.
     async fn serve(&mut self) -> End {
-        let shutdown = self.state.shutdown.clone();
+        // Registered now: a shutdown from here on comes through the outbox
+        // (`Hub::shut_down_connections`); one that came before shows on the token.
+        if self.state.shutdown.is_cancelled() {
+            return End::Close(close::GOING_AWAY, "server shutting down");
+        }
         loop {
             let step = tokio::select! {
                 biased;
-                () = shutdown.cancelled() => Err(End::Close(close::GOING_AWAY, "server shutting down")),
                 next = self.outbox.recv() => match next {
                     // Boxed like reading: a write's state is needed only while writing.
                     Next::Value(outbound) => Box::pin(self.write_batch(outbound)).await,
@@ -326,6 +331,7 @@ impl Connection {
                 }
             }
             Outbound::Tick { expired } => self.tick(expired).await,
+            Outbound::Shutdown => Err(End::Close(close::GOING_AWAY, "server shutting down")),
             Outbound::Resync => {
                 let followed = self.delivered.all();
                 for (session_id, last) in followed {
