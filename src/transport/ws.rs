@@ -89,10 +89,10 @@ pub async fn upgrade(
     });
     upgrade
         // tungstenite zero-fills its whole read buffer on the first read, so every idle
-        // connection keeps it resident. 128 bytes reads a short frame in one read and a longer
-        // one in two or three; 192, 256 and 512 cost no less CPU per message at 10,000 msg/s
-        // (BENCHMARKS.md).
-        .read_buffer_size(128)
+        // connection keeps it resident. 192 bytes reads a short frame in one read and a longer
+        // one in two. 256 and 512 cost no less CPU per message; 128 cost 13% more at saturation,
+        // where a read takes in a buffer's worth of queued frames (BENCHMARKS.md).
+        .read_buffer_size(192)
         // Frames fed between two flushes go out in one write(2) instead of one each.
         .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(WRITE_BUFFER + max_bytes * 4)
