@@ -111,8 +111,8 @@ impl Hub {
     }
 
     /// A courier with no connection left on any node (the store took it off the desk): each of
-    /// its sessions gives it
-    /// `courier_return_timeout` to come back before the buyer is offered another courier.
+    /// its sessions gives it `courier_return_timeout` to come back before the buyer is offered
+    /// another courier.
     pub(super) async fn courier_gone(&self, user: &UserId) {
         let store = self.store();
         let sessions = match store.sessions_of(user).await {

@@ -127,7 +127,7 @@ pub struct Tally {
     pub delivered_in_window: AtomicU64,
     /// Deliveries owed: for each acknowledged message, one per other member of its session.
     pub owed: AtomicU64,
-    /// Sends that left their schedule by more than a millisecond (the generator fell behind).
+    /// Sends that left their schedule by more than `driver::LATE` (the generator fell behind).
     pub late_sends: AtomicU64,
     /// Senders that have written (and counted) everything they will write.
     pub senders_done: AtomicU64,

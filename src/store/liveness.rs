@@ -69,9 +69,7 @@ impl Liveness {
         if let Some(held) = self.held.get_mut(&node) {
             held.remove(staff);
         }
-        if let Some(nodes) = self.holders.get_mut(&staff.user) {
-            nodes.remove(&node);
-        }
+        self.forget_holder(&staff.user, node);
         !self.is_held(&staff.user, now)
     }
 
@@ -90,15 +88,23 @@ impl Liveness {
             self.deadlines.remove(&dead);
             self.claimed.insert(dead);
             for staff in self.held.remove(&dead).unwrap_or_default() {
-                if let Some(nodes) = self.holders.get_mut(&staff.user) {
-                    nodes.remove(&dead);
-                }
+                self.forget_holder(&staff.user, dead);
                 if !self.is_held(&staff.user, now) {
                     offline.push(staff);
                 }
             }
         }
         Beat { rejoined, offline }
+    }
+
+    /// `node` no longer holds `user`; a user no node holds leaves the index.
+    fn forget_holder(&mut self, user: &UserId, node: Uuid) {
+        if let Some(nodes) = self.holders.get_mut(user) {
+            nodes.remove(&node);
+            if nodes.is_empty() {
+                self.holders.remove(user);
+            }
+        }
     }
 
     fn extend(&mut self, node: Uuid, until: DateTime<Utc>) {

@@ -815,7 +815,11 @@ impl Store for MemoryStore {
         let no_sessions = HashSet::default();
         let open = state.open_by_member.get(courier).unwrap_or(&no_sessions);
         let held = state.courier_claims.entry(courier.clone()).or_default();
-        Ok(claims::claim(held, open, session, max, now, until))
+        let claimed = claims::claim(held, open, session, max, now, until);
+        if held.is_empty() {
+            state.courier_claims.remove(courier);
+        }
+        Ok(claimed)
     }
 
     async fn release_courier(

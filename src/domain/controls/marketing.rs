@@ -253,6 +253,8 @@ fn link_like_tokens(text: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::controls::exemption::exemptions;
+    use chrono::TimeZone;
 
     /// The one-pass search finds what a search per keyword finds.
     #[test]
@@ -282,9 +284,6 @@ mod tests {
         assert!(words.has_keyword("pale ale"));
         assert!(!MarketingWords::new(["sale"], Vec::<&str>::new()).has_keyword("wholesale"));
     }
-    use crate::domain::controls::exemption::exemptions;
-    use chrono::TimeZone;
-
     #[test]
     fn recognition_table() {
         let rules = MarketingRules::default();

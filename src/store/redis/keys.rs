@@ -31,6 +31,7 @@
 //! | `lb:{carrier:<CODE>}:queue` | list | accepted invites waiting for a courier, oldest first |
 //! | `lb:{carrier:<CODE>}:evaluations` | list | `EvaluationEntry`s (JSON), oldest first |
 //! | `lb:{user:<user>}:open` | set | open sessions the user is a member of |
+//! | `lb:{user:<user>}:claims` | hash | a courier's claimed places (`store::claims`): session → deadline (ms since the epoch) |
 //! | `lb:{user:<user>}:waiting` | set | sessions whose buyer waits on this agent |
 //! | `lb:{user:<user>}:nodes` | set | hub nodes holding a connection of this agent or courier |
 //! | `lb:{nodes}:deadlines` | sorted set | hub node → when it is dead unless it beats (ms since the epoch) |

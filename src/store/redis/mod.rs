@@ -301,11 +301,7 @@ impl Store for RedisStore {
         courier: &UserId,
         session: SessionId,
     ) -> Result<(), StoreError> {
-        let key = keys::user_claims(courier);
-        let mut pipe = redis::pipe();
-        pipe.hdel(&key, session.to_string()).ignore();
-        self.connection.pipeline(&key, &pipe).await?;
-        Ok(())
+        self.store_release_courier(courier, session).await
     }
 
     async fn enqueue_courier_request(

@@ -163,6 +163,18 @@ impl RedisStore {
         Ok(codec::number(&key, claimed)? == 1)
     }
 
+    pub(super) async fn store_release_courier(
+        &self,
+        courier: &UserId,
+        session: SessionId,
+    ) -> Result<(), StoreError> {
+        let key = keys::user_claims(courier);
+        let mut pipe = redis::pipe();
+        pipe.hdel(&key, session.to_string()).ignore();
+        self.connection.pipeline(&key, &pipe).await?;
+        Ok(())
+    }
+
     pub(super) async fn push_courier_request(
         &self,
         carrier: Carrier,
