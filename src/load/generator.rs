@@ -50,6 +50,8 @@ pub struct RunConfig {
     /// The hub's `/metrics`, read at the window's start and end for the store's commands.
     pub metrics_url: Option<MetricsUrl>,
     pub splice_timeout: Duration,
+    /// The pacer's shortest sleep (see `Schedule::tick`).
+    pub tick: Duration,
 }
 
 /// Whether session `index` has a courier: spreads `share` evenly over the sessions.
@@ -265,6 +267,7 @@ fn schedule(config: &RunConfig, senders: usize) -> Schedule {
         interval: Duration::from_secs_f64(senders.max(1) as f64 / rate),
         senders: senders.max(1) as u64,
         payload_bytes: config.payload_bytes,
+        tick: config.tick,
     }
 }
 
