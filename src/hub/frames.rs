@@ -38,15 +38,22 @@ pub fn message_as(
     sender: &Member,
     prompt: Option<bool>,
 ) -> Frame {
-    encode_borrowed(&MessageFrame {
-        session_id,
-        seq: stored.seq,
-        msg_id: stored.msg_id,
-        sender,
-        body: &stored.body,
-        sent_at: &stored.sent_at,
-        prompt,
-    })
+    let text_len = match &stored.body {
+        Body::Text { text } => text.len(),
+        _ => 0,
+    };
+    encode_sized(
+        MESSAGE_ROOM + text_len,
+        &MessageFrame {
+            session_id,
+            seq: stored.seq,
+            msg_id: stored.msg_id,
+            sender,
+            body: &stored.body,
+            sent_at: &stored.sent_at,
+            prompt,
+        },
+    )
 }
 
 /// `ServerMessage::Message` by reference: the hub encodes one per delivered message, and
@@ -64,6 +71,28 @@ struct MessageFrame<'a> {
     sent_at: &'a DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     prompt: Option<bool>,
+}
+
+/// A message frame's bytes beside its text (type, ids, sender, time): 220-odd with the usual
+/// ids. Encoding into one buffer of the right size saves serde_json's default 128 bytes from
+/// being grown twice, which was 2% of the hub's CPU at saturation; the UTF-8 check that then
+/// turns the bytes into a frame costs less than the copies it saves.
+const MESSAGE_ROOM: usize = 256;
+
+/// Encodes into a buffer of `capacity` bytes (it grows if that was too little).
+fn encode_sized(capacity: usize, message: &impl Serialize) -> Frame {
+    let mut buffer = Vec::with_capacity(capacity);
+    let encoded = match serde_json::to_writer(&mut buffer, message) {
+        Ok(()) => String::from_utf8(buffer).map_err(|error| error.to_string()),
+        Err(error) => Err(error.to_string()),
+    };
+    match encoded {
+        Ok(text) => Frame::from(text),
+        Err(error) => {
+            tracing::error!(%error, "server message did not serialise");
+            Frame::from(INTERNAL_ERROR)
+        }
+    }
 }
 
 fn encode_borrowed(message: &impl Serialize) -> Frame {

@@ -19,6 +19,8 @@
 //! This module owns the types; the rules that fill them are `domain::controls` and
 //! `domain::eligibility`, applied by the hub.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
 use super::{NewMessage, SessionControls, SessionRecord, StoredMessage};
@@ -88,14 +90,16 @@ pub struct WaitingCount {
 pub enum Committed {
     /// Stored under a new `seq` with every effect.
     New {
-        stored: StoredMessage,
+        /// Shared with the memory store's log, which keeps the same message: a chat message
+        /// is copied once, not once for the log and once for the caller.
+        stored: Arc<StoredMessage>,
         /// The session's version now.
         version: u64,
         /// The agents whose waiting count changed, with their new counts.
         waiting: Vec<WaitingCount>,
     },
     /// The `client_msg_id` was seen before: nothing written, here is the original.
-    Duplicate(StoredMessage),
+    Duplicate(Arc<StoredMessage>),
     /// The session's version was not the expected one (or the session is gone): nothing
     /// written. Here is the session as stored now (read in the same step, which saves the
     /// caller a round trip: a retry costs one command, as much as the other node's next

@@ -87,7 +87,8 @@ struct State {
 #[derive(Default)]
 struct Log {
     last_seq: u64,
-    messages: VecDeque<StoredMessage>,
+    /// Shared with the commit's caller (`Committed::New`), so a message is copied once.
+    messages: VecDeque<Arc<StoredMessage>>,
     /// `client_msg_id` → seq, for the retained messages only.
     seen: HashMap<ClientMsgId, u64>,
 }
@@ -131,8 +132,20 @@ impl MemoryStore {
 
 impl Log {
     fn append(&mut self, message: NewMessage, retained: usize) -> Appended {
+        match self.append_shared(message, retained) {
+            Ok(stored) => Appended::New(StoredMessage::clone(&stored)),
+            Err(original) => Appended::Duplicate(StoredMessage::clone(&original)),
+        }
+    }
+
+    /// Appends, or answers the original (`Err`) when the `client_msg_id` was seen.
+    fn append_shared(
+        &mut self,
+        message: NewMessage,
+        retained: usize,
+    ) -> Result<Arc<StoredMessage>, Arc<StoredMessage>> {
         if let Some(original) = self.find_duplicate(message.client_msg_id.as_ref()) {
-            return Appended::Duplicate(original);
+            return Err(original);
         }
         self.last_seq += 1;
         let stored = StoredMessage {
@@ -147,16 +160,19 @@ impl Log {
         if let Some(id) = &stored.client_msg_id {
             self.seen.insert(id.clone(), stored.seq);
         }
-        self.messages.push_back(stored.clone());
+        let stored = Arc::new(stored);
+        self.messages.push_back(Arc::clone(&stored));
         while self.messages.len() > retained {
             if let Some(dropped) = self.messages.pop_front() {
-                dropped.client_msg_id.map(|id| self.seen.remove(&id));
+                if let Some(id) = &dropped.client_msg_id {
+                    self.seen.remove(id);
+                }
             }
         }
-        Appended::New(stored)
+        Ok(stored)
     }
 
-    fn find_duplicate(&self, id: Option<&ClientMsgId>) -> Option<StoredMessage> {
+    fn find_duplicate(&self, id: Option<&ClientMsgId>) -> Option<Arc<StoredMessage>> {
         let seq = *self.seen.get(id?)?;
         let oldest = self.messages.front()?.seq;
         let index = seq.checked_sub(oldest)?;
@@ -171,7 +187,7 @@ impl Log {
             .iter()
             .skip(skip)
             .take(limit)
-            .cloned()
+            .map(|message| StoredMessage::clone(message))
             .collect();
         History {
             messages,
@@ -395,7 +411,7 @@ impl Store for MemoryStore {
         if !is_known || state.version(commit.session) != commit.version {
             return Ok(Committed::Conflict(state.session_state(commit.session)));
         }
-        let Appended::New(stored) = log.append(commit.message.clone(), self.inner.retained) else {
+        let Ok(stored) = log.append_shared(commit.message.clone(), self.inner.retained) else {
             return Err(StoreError::Corrupt {
                 key: format!("log {}", commit.session),
                 detail: "a duplicate after the duplicate check".into(),
@@ -416,7 +432,9 @@ impl Store for MemoryStore {
     ) -> Result<Option<StoredMessage>, StoreError> {
         let log = self.log(session);
         let log = lock(&log);
-        Ok(log.find_duplicate(Some(client_msg_id)))
+        Ok(log
+            .find_duplicate(Some(client_msg_id))
+            .map(|message| StoredMessage::clone(&message)))
     }
 
     async fn messages_after(

@@ -13,12 +13,14 @@
 //! `Notification::Waiting`. Their JSON is written in Lua; ids are validated to characters that
 //! need no escaping, and `tests/integration/nodes.rs` checks that another node reads them.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use redis::Value;
 
 use super::RedisStore;
+use super::batch::Batcher;
 use super::codec::{self, LoggedMessage};
+use super::connection::Connection;
 use super::keys::{self, SessionKeys};
 use super::lua::Lua;
 use super::notify;
@@ -44,8 +46,10 @@ use crate::store::{
 /// Returns `{"duplicate", seq, json}` (nothing written), `{"conflict", version, record,
 /// controls}` (the version differs or the record is gone; nothing written), or `{"new", seq,
 /// version, agent, count, ...}` with the agents whose waiting count changed.
+///
+/// Sent in batches (`batch`): one `EVALSHA` runs it for every commit queued.
 static COMMIT: LazyLock<Lua> = LazyLock::new(|| {
-    Lua::new(format!(
+    Lua::batched(&format!(
         "{LOG_FUNCTIONS}{CONTACT_FUNCTION}{}",
         r#"
 local meta, dedupe, log, record = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -120,7 +124,7 @@ return reply
 /// KEYS: the shop's settings, then the order hash if an order is chosen. Returns `{settings or
 /// false, order JSON or false}`.
 static ELIGIBILITY_FACTS: LazyLock<Lua> = LazyLock::new(|| {
-    Lua::new(
+    Lua::batched(
         r#"
 local order = false
 if KEYS[2] then order = redis.call('HGET', KEYS[2], 'order') end
@@ -196,7 +200,7 @@ impl RedisStore {
         for response in &effects.responses {
             invocation.arg(codec::encode(&responses_key, response)?);
         }
-        let reply = self.connection.script(&keys.log, &invocation).await?;
+        let reply = self.commits.call(&keys.log, invocation).await?;
         committed(&keys, logged, reply)
     }
 
@@ -212,13 +216,23 @@ impl RedisStore {
         if let Some(order_key) = &order_key {
             invocation.key(order_key);
         }
-        let reply = self.connection.script(&settings_key, &invocation).await?;
+        let reply = self.facts.call(&settings_key, invocation).await?;
         let mut parts = codec::items(&settings_key, reply)?.into_iter();
         let settings = codec::json(&settings_key, parts.next().unwrap_or(Value::Nil))?;
         let order_key = order_key.unwrap_or_default();
         let order = codec::json(&order_key, parts.next().unwrap_or(Value::Nil))?;
         Ok((order, settings))
     }
+}
+
+/// Batches the commits of every session on this node.
+pub(super) fn commit_batcher(connection: &Arc<Connection>) -> Batcher {
+    Batcher::start(Arc::clone(connection), &COMMIT)
+}
+
+/// Batches the eligibility reads of every session on this node.
+pub(super) fn facts_batcher(connection: &Arc<Connection>) -> Batcher {
+    Batcher::start(Arc::clone(connection), &ELIGIBILITY_FACTS)
 }
 
 /// Reads the commit script's reply.
@@ -241,7 +255,9 @@ fn committed(
             let seq = codec::number(key, next())?;
             let original: LoggedMessage = codec::json(key, next())?
                 .ok_or_else(|| codec::corrupt(key, "duplicate without its message"))?;
-            Ok(Committed::Duplicate(original.stored(seq)))
+            Ok(Committed::Duplicate(std::sync::Arc::new(
+                original.stored(seq),
+            )))
         }
         Some("new") => {
             let seq = codec::number(key, next())?;
@@ -255,7 +271,7 @@ fn committed(
                 });
             }
             Ok(Committed::New {
-                stored: logged.stored(seq),
+                stored: std::sync::Arc::new(logged.stored(seq)),
                 version,
                 waiting,
             })

@@ -168,7 +168,7 @@ fn config() -> ConnectionManagerConfig {
 
 /// Redis faults: the data's (`Corrupt`: a wrong type, a failing script) or the service's
 /// (`Unavailable`: I/O, timeouts, loading, out of memory, read-only replica, ...).
-fn store_error(key: &str, error: &RedisError) -> StoreError {
+pub(super) fn store_error(key: &str, error: &RedisError) -> StoreError {
     let is_transient = error
         .code()
         .is_some_and(|code| TRANSIENT_CODES.contains(&code));

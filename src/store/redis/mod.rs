@@ -26,6 +26,7 @@
 //! when Redis is down at start (it logs a warning), so the hub comes up and recovers when
 //! Redis does. A bad URL is refused at once.
 
+mod batch;
 mod codec;
 mod commit;
 mod connection;
@@ -64,6 +65,10 @@ use crate::protocol::ids::{ClientMsgId, InviteId, OrderId, SessionId, ShopId, Us
 #[derive(Clone)]
 pub struct RedisStore {
     connection: std::sync::Arc<Connection>,
+    /// Chat messages' commits and their eligibility reads, batched across sessions
+    /// (`batch`): the two calls on every message's path.
+    commits: batch::Batcher,
+    facts: batch::Batcher,
     /// Wake-ups from other nodes.
     subscriber: std::sync::Arc<notify::Subscriber>,
     /// How many messages each session keeps; older ones are trimmed from its stream.
@@ -80,9 +85,12 @@ impl RedisStore {
             Err(error) => tracing::warn!(url, %error, "redis unreachable; will retry on use"),
         }
         let subscriber = notify::start(connection.client());
+        let connection = std::sync::Arc::new(connection);
         Ok(RedisStore {
             subscriber: std::sync::Arc::new(subscriber),
-            connection: std::sync::Arc::new(connection),
+            commits: commit::commit_batcher(&connection),
+            facts: commit::facts_batcher(&connection),
+            connection,
             retained: retained.max(1),
         })
     }

@@ -11,7 +11,8 @@ use tokio::net::TcpStream;
 
 use logistics_bridge::protocol::ids::SessionId;
 use logistics_bridge::store::{
-    Appended, Effects, MessageCommit, RedisStore, SessionRecord, Store, StoreError, WaitingChange,
+    Appended, Committed, Effects, MessageCommit, RedisStore, SessionRecord, Store, StoreError,
+    WaitingChange,
 };
 
 use super::fixtures::{RETAINED, at, client_id, order_id, session, taken_by, text, user};
@@ -437,4 +438,62 @@ async fn the_counter_counts_what_redis_receives() {
     store.session_state(record.id).await.expect("state");
     assert_eq!(monitor.commands().await, ["evalsha", "script", "evalsha"]);
     assert_eq!(counter.load(Ordering::Relaxed) - before, 3);
+}
+
+/// Issue 8 (group commit): commits of many sessions at once go out in one `EVALSHA`, each is
+/// answered as if it had gone alone, and one whose script fails fails alone.
+#[tokio::test]
+async fn concurrent_commits_share_one_batch_and_fail_alone() {
+    let server = RedisServer::start();
+    let store = redis_store(&server).await;
+    let counter = store.command_counter().expect("the redis store counts");
+    let mut commits = Vec::new();
+    for i in 0..40 {
+        let record = taken_by(session(&format!("s{i}"), &format!("b{i}"), 0), "a1");
+        let version = store.put_session(&record).await.expect("put");
+        commits.push(MessageCommit {
+            session: record.id,
+            version,
+            shop: record.shop.clone(),
+            buyer: record.buyer.clone(),
+            message: text(Some("c1"), "x"),
+            origin: uuid::Uuid::new_v4(),
+            effects: Effects {
+                waiting: WaitingChange::On(user("a1")),
+                ..Effects::default()
+            },
+        });
+    }
+    // One session's meta hash is a string: its commit's first read of it raises WRONGTYPE.
+    let broken = commits[7].session;
+    let _: () = redis::cmd("SET")
+        .arg(format!("lb:{{s:{broken}}}:meta"))
+        .arg("not a hash")
+        .query_async(&mut raw(&server).await)
+        .await
+        .expect("set");
+
+    let before = counter.load(Ordering::Relaxed);
+    let results =
+        futures_util::future::join_all(commits.iter().map(|c| store.commit_message(c))).await;
+    let sent = counter.load(Ordering::Relaxed) - before;
+
+    for (commit, result) in commits.iter().zip(&results) {
+        if commit.session == broken {
+            assert!(
+                matches!(result, Err(StoreError::Corrupt { .. })),
+                "{result:?}"
+            );
+        } else {
+            let Ok(Committed::New { stored, .. }) = result else {
+                panic!("a healthy commit beside the broken one: {result:?}");
+            };
+            assert_eq!(stored.seq, 1);
+        }
+    }
+    // One EVALSHA for the 40, plus a SCRIPT LOAD and the EVALSHA again on first use.
+    assert!(sent <= 3, "{sent} commands for 40 concurrent commits");
+    // Each healthy session's waiting set took its buyer once.
+    let waiting = store.waiting_count(&user("a1")).await.expect("count");
+    assert_eq!(waiting, 39);
 }
