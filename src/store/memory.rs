@@ -163,10 +163,10 @@ impl Log {
         let stored = Arc::new(stored);
         self.messages.push_back(Arc::clone(&stored));
         while self.messages.len() > retained {
-            if let Some(dropped) = self.messages.pop_front() {
-                if let Some(id) = &dropped.client_msg_id {
-                    self.seen.remove(id);
-                }
+            if let Some(dropped) = self.messages.pop_front()
+                && let Some(id) = &dropped.client_msg_id
+            {
+                self.seen.remove(id);
             }
         }
         Ok(stored)
