@@ -113,6 +113,12 @@ struct RunArgs {
     /// the generator a sixth of its core, taken from the server it shares the machine with.
     #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
     tick: Duration,
+    /// Each socket's kernel send buffer (SO_SNDBUF), bytes; 0 leaves it to the kernel's
+    /// autotuning. Against a server slower than the offered rate, autotuned buffers grow to
+    /// megabytes that the generator spends its CPU filling with messages the server will not
+    /// read within the run; capped, the sender waits and sends late instead.
+    #[arg(long, default_value_t = 65536)]
+    send_buffer: u32,
     /// Start sending at this Unix time in milliseconds (to start several processes together).
     #[arg(long)]
     start_at_ms: Option<u64>,
@@ -232,6 +238,7 @@ fn run(args: RunArgs) -> anyhow::Result<bool> {
         connect_concurrency: common.connect_concurrency,
         bind_ips: common.bind_ips,
         read_buffer: common.read_buffer,
+        send_buffer: (args.send_buffer > 0).then_some(args.send_buffer),
         start_at: args
             .start_at_ms
             .map(|ms| UNIX_EPOCH + Duration::from_millis(ms)),

@@ -43,6 +43,8 @@ pub struct RunConfig {
     pub connect_concurrency: usize,
     pub bind_ips: Vec<IpAddr>,
     pub read_buffer: usize,
+    /// Each socket's `SO_SNDBUF` (see `Connector::with_send_buffer`); `None`: autotuned.
+    pub send_buffer: Option<u32>,
     pub start_at: Option<SystemTime>,
     /// Server processes (the hub, and its Redis) whose CPU time and memory are read, summed,
     /// over the window.
@@ -63,11 +65,8 @@ pub fn has_courier(index: usize, share: f64) -> bool {
 /// Runs the load and returns this process's report.
 pub async fn run(config: &RunConfig) -> Result<Report, LoadError> {
     let endpoint = Endpoint::parse(&config.url)?;
-    let connector = Arc::new(Connector::new(
-        endpoint,
-        config.bind_ips.clone(),
-        config.read_buffer,
-    ));
+    let connector = Connector::new(endpoint, config.bind_ips.clone(), config.read_buffer);
+    let connector = Arc::new(connector.with_send_buffer(config.send_buffer));
     let tally = Tally::default();
     let mut report = Report {
         target: config.target.name().to_string(),

@@ -6,7 +6,8 @@
 //!
 //! - `commit_message` is one `EVALSHA` (see `commit`): a chat message, with the version check,
 //!   and every effect it has, plus the wake-ups for other nodes. It is the one script that
-//!   writes under several hash tags, so the store needs a standalone Redis.
+//!   writes under several hash tags, so the store needs a standalone Redis. Commits, and the
+//!   read of an eligibility decision's facts, go out in batches across sessions (`batch`).
 //! - `session_state` reads the record, controls and version in one script; `put_session` and
 //!   `put_controls` bump the version in the same script that writes.
 //! - `append` is one `EVALSHA` of a Lua script (dedupe by `client_msg_id`, next seq, `XADD` to
