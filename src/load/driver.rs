@@ -267,7 +267,15 @@ struct Writer {
 impl Writer {
     async fn run(mut self) -> (Member, Written) {
         let mut written = Written::default();
-        if let Err(error) = self.send_all(&mut written).await {
+        // A write can wait for good: a saturated server that stopped reading this socket while
+        // its own writes to our stopped readers wait. The end of the run ends it (what it held
+        // was never sent).
+        let stop = self.shared.stop.clone();
+        let sent = tokio::select! {
+            sent = self.send_all(&mut written) => sent,
+            () = stop.cancelled() => Ok(()),
+        };
+        if let Err(error) = sent {
             self.shared.tally.error(format!("write: {error}"));
         }
         // Only now is this sender's share of `sent` and `owed` final: the drain waits for it.
