@@ -336,6 +336,7 @@ fn fill(report: &mut Report, shared: &Shared, outcome: Outcome) {
     report.sent_in_window = Tally::get(&tally.sent_in_window);
     report.acked_in_window = Tally::get(&tally.acked_in_window);
     report.delivered_in_window = Tally::get(&tally.delivered_in_window);
+    report.forwarded_in_window = Tally::get(&tally.forwarded_in_window);
     report.sent = Tally::get(&tally.sent);
     report.acked = Tally::get(&tally.acked);
     report.delivered = Tally::get(&tally.delivered);

@@ -42,6 +42,15 @@ impl Member {
     pub fn index(self) -> usize {
         self as usize
     }
+
+    /// The member that counts a message of this sender as forwarded: every session has a
+    /// buyer and an agent, so each message is counted at exactly one receiver.
+    pub fn first_peer(self) -> Member {
+        match self {
+            Member::Buyer => Member::Agent,
+            Member::Agent | Member::Courier => Member::Buyer,
+        }
+    }
 }
 
 /// Nanoseconds since the Unix epoch, read from the monotonic clock after one anchoring read of

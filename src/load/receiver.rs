@@ -167,6 +167,9 @@ impl Reader {
         Tally::add(&shared.tally.delivered, 1);
         if shared.schedule.in_window(now) {
             Tally::add(&shared.tally.delivered_in_window, 1);
+            if matches!(self.framing, Framing::Relay) && parsed.sender.first_peer() == self.member {
+                Tally::add(&shared.tally.forwarded_in_window, 1);
+            }
         }
         if shared.schedule.in_window(parsed.scheduled_ns) {
             shared.latencies.record(
