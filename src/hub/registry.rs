@@ -15,7 +15,7 @@ use crate::hub::Identity;
 use crate::protocol::ids::{SessionId, UserId};
 
 /// An encoded text frame, shared by every recipient without copying.
-pub type Frame = axum::extract::ws::Utf8Bytes;
+pub type Frame = tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// What a connection's task is asked to write.
 #[derive(Debug, Clone)]

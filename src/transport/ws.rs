@@ -7,13 +7,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use governor::DefaultDirectRateLimiter;
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
 use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::{Role as WsRole, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 
 use super::AppState;
 use super::auth::{self, AuthError};
@@ -57,17 +62,30 @@ async fn bounded_write<E>(
     written.map_err(|_| End::Gone)
 }
 
-pub async fn upgrade(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    upgrade: WebSocketUpgrade,
-) -> Response {
+/// The socket of an upgraded connection.
+type WebSocket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// The WebSocket handshake (RFC 6455 section 4.2), then the checks of the caller, then the
+/// upgrade.
+///
+/// Done here rather than with axum's `WebSocketUpgrade`: the task axum spawns keeps the
+/// socket's configuration, the offered subprotocols and the upgrade handle for the whole life
+/// of the connection, and its `WebSocket` a subprotocol again, about 170 bytes of every idle
+/// connection (BENCHMARKS.md). The checks and their answers are axum's.
+pub async fn upgrade(State(state): State<AppState>, mut request: Request) -> Response {
+    let key = match handshake_key(&request) {
+        Ok(key) => key,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let Some(on_upgrade) = request.extensions_mut().remove::<OnUpgrade>() else {
+        return (StatusCode::UPGRADE_REQUIRED, "connection is not upgradable").into_response();
+    };
+    let headers = request.headers();
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     if !auth::is_origin_allowed(origin, &state.config.server.allowed_origins) {
         return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
     }
-    let Some(token) = auth::token_from(&headers, query.as_deref()) else {
+    let Some(token) = auth::token_from(headers, request.uri().query()) else {
         return unauthorized(&AuthError::Missing);
     };
     let (identity, expires_at) = match state.auth.verify(&token) {
@@ -77,17 +95,92 @@ pub async fn upgrade(
     if identity.role == Role::Admin {
         return (StatusCode::FORBIDDEN, "admin tokens are for the HTTP API").into_response();
     }
-    let max_bytes = state.config.server.max_message_bytes;
-    // One box holds what the connection starts from: the closure and the task stay small, and
-    // every idle connection keeps its task for as long as it lives.
+    // One box holds what the connection starts from, so the task stays small: every idle
+    // connection keeps its task for as long as it lives.
+    let tasks = state.tasks.clone();
     let upgraded = Box::new(Upgraded {
-        tasks: state.tasks.clone(),
         state,
         identity,
         expires_at,
-        socket: None,
+        on_upgrade,
     });
-    upgrade
+    // Tracked, so shutdown waits for the connection to close.
+    tasks.spawn(run_connection(upgraded));
+    switching_protocols(&key)
+}
+
+/// `Sec-WebSocket-Key` of a valid WebSocket handshake, or the answer to one that is not.
+fn handshake_key(request: &Request) -> Result<HeaderValue, (StatusCode, &'static str)> {
+    let refuse = |status: StatusCode, why: &'static str| Err((status, why));
+    let headers = request.headers();
+    if request.method() != Method::GET {
+        return refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "request method must be `GET`",
+        );
+    }
+    if !header_has_token(headers, header::CONNECTION, "upgrade") {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "Connection header did not include 'upgrade'",
+        );
+    }
+    if !header_is(headers, header::UPGRADE, "websocket") {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "`Upgrade` header did not include 'websocket'",
+        );
+    }
+    if !header_is(headers, header::SEC_WEBSOCKET_VERSION, "13") {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "`Sec-WebSocket-Version` header did not include '13'",
+        );
+    }
+    match headers.get(header::SEC_WEBSOCKET_KEY) {
+        Some(key) => Ok(key.clone()),
+        None => refuse(
+            StatusCode::BAD_REQUEST,
+            "`Sec-WebSocket-Key` header missing",
+        ),
+    }
+}
+
+fn header_is(headers: &HeaderMap, name: header::HeaderName, value: &str) -> bool {
+    headers
+        .get(name)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(value.as_bytes()))
+}
+
+/// Whether a comma-separated header (`Connection: keep-alive, Upgrade`) holds `token`.
+fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
+    headers.get_all(name).iter().any(|value| {
+        value
+            .as_bytes()
+            .split(|&byte| byte == b',')
+            .any(|part| part.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+    })
+}
+
+fn switching_protocols(key: &HeaderValue) -> Response {
+    let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+    let mut response = StatusCode::SWITCHING_PROTOCOLS.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    match HeaderValue::from_str(&accept) {
+        Ok(accept) => {
+            headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+        }
+        // Base64 is always a valid header value.
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+    response
+}
+
+/// The socket's limits and buffers.
+fn socket_config(max_bytes: usize) -> WebSocketConfig {
+    WebSocketConfig::default()
         // tungstenite zero-fills its whole read buffer on the first read, so every idle
         // connection keeps it resident. 192 bytes reads a short frame in one read and a longer
         // one in two. 256 and 512 cost no less CPU per message; 128 cost 13% more at saturation,
@@ -96,18 +189,11 @@ pub async fn upgrade(
         // Frames fed between two flushes go out in one write(2) instead of one each.
         .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(WRITE_BUFFER + max_bytes * 4)
-        .max_message_size(max_bytes)
+        .max_message_size(Some(max_bytes))
         // A frame up to twice the limit is read whole and then refused as too long (1009):
         // refusing it from its header would leave its payload unread, and closing a socket
         // with unread input resets the connection before the peer reads the close code.
-        .max_frame_size(max_bytes * 2)
-        .on_upgrade(move |socket| {
-            let mut upgraded = upgraded;
-            upgraded.socket = Some(socket);
-            // Tracked, so shutdown waits for the connection to close.
-            let tasks = upgraded.tasks.clone();
-            tasks.track_future(run_connection(upgraded))
-        })
+        .max_frame_size(Some(max_bytes * 2))
 }
 
 fn unauthorized(error: &AuthError) -> Response {
@@ -115,17 +201,15 @@ fn unauthorized(error: &AuthError) -> Response {
     (StatusCode::UNAUTHORIZED, headers, error.to_string()).into_response()
 }
 
-/// Who the token says is on an upgraded socket.
+/// Who the token says is on a socket being upgraded.
 struct Upgraded {
     state: AppState,
-    tasks: tokio_util::task::TaskTracker,
     identity: Identity,
     expires_at: u64,
-    /// Set once the upgrade is done.
-    socket: Option<WebSocket>,
+    on_upgrade: OnUpgrade,
 }
 
-/// The connection's task. Registering and unregistering with the hub run once each, so their
+/// The connection's task. Upgrading, registering and unregistering run once each, so their
 /// futures are boxed rather than laid out in every idle connection's task.
 /// No tracing span per connection: one costs a few hundred bytes for the connection's life.
 async fn run_connection(upgraded: Box<Upgraded>) {
@@ -139,10 +223,10 @@ async fn run_connection(upgraded: Box<Upgraded>) {
     Box::pin(hub.disconnect(&handle)).await;
 }
 
-fn close_message(code: u16, reason: &str) -> Message {
+fn close_message(code: u16, reason: &'static str) -> Message {
     Message::Close(Some(CloseFrame {
-        code,
-        reason: Utf8Bytes::from(reason),
+        code: code.into(),
+        reason: Utf8Bytes::from_static(reason),
     }))
 }
 
@@ -173,10 +257,17 @@ impl Connection {
             state,
             identity,
             expires_at,
-            socket,
-            ..
+            on_upgrade,
         } = *upgraded;
-        let mut socket = socket?;
+        let io = match on_upgrade.await {
+            Ok(io) => TokioIo::new(io),
+            Err(error) => {
+                tracing::debug!(%error, "the upgrade did not complete");
+                return None;
+            }
+        };
+        let config = socket_config(state.config.server.max_message_bytes);
+        let mut socket = WebSocketStream::from_raw_socket(io, WsRole::Server, Some(config)).await;
         let user = identity.user.clone();
         let (handle, outbox) = match state.hub.connect(identity, expires_at).await {
             Ok(connected) => connected,
@@ -223,7 +314,7 @@ impl Connection {
     async fn await_peer_close(&mut self) {
         let drain = async {
             for _ in 0..64 {
-                match self.socket.recv().await {
+                match self.socket.next().await {
                     None | Some(Ok(Message::Close(_))) => return,
                     Some(_) => continue,
                 }
@@ -252,7 +343,7 @@ impl Connection {
                 },
                 // Boxed: reading a frame can run the whole hub (`Hub::handle`); inline, that state
                 // would be part of every idle connection's task.
-                frame = self.socket.recv() => Box::pin(self.read(frame)).await,
+                frame = self.socket.next() => Box::pin(self.read(frame)).await,
             };
             if let Err(end) = step {
                 return end;
@@ -381,7 +472,7 @@ impl Connection {
         bounded_write(limit, self.socket.flush()).await
     }
 
-    async fn read(&mut self, frame: Option<Result<Message, axum::Error>>) -> Result<(), End> {
+    async fn read(&mut self, frame: Option<Result<Message, WsError>>) -> Result<(), End> {
         self.last_heard = Instant::now();
         let message = match frame {
             None => return Err(End::Gone),
@@ -392,7 +483,7 @@ impl Connection {
             Message::Text(text) => self.on_text(text).await,
             Message::Binary(_) => Err(End::Close(close::BINARY, "binary frames are not supported")),
             Message::Close(_) => Err(End::Gone),
-            Message::Ping(_) | Message::Pong(_) => Ok(()),
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => Ok(()),
         }
     }
 
@@ -567,15 +658,9 @@ fn describe(text: &str) -> (Option<RequestId>, Option<String>) {
 }
 
 /// A read error: an oversized frame closes with 1009, anything else means the peer is gone.
-fn read_error(error: axum::Error) -> End {
-    use tokio_tungstenite::tungstenite::Error as WsError;
-    use tokio_tungstenite::tungstenite::error::CapacityError;
-    let inner = error.into_inner();
-    match inner.downcast_ref::<WsError>() {
-        Some(WsError::Capacity(CapacityError::MessageTooLong { .. })) => {
-            End::Close(close::TOO_BIG, "message too big")
-        }
-        Some(WsError::Capacity(_)) => End::Close(close::TOO_BIG, "message too big"),
+fn read_error(error: WsError) -> End {
+    match error {
+        WsError::Capacity(_) => End::Close(close::TOO_BIG, "message too big"),
         _ => End::Gone,
     }
 }

@@ -205,3 +205,90 @@ async fn roles_are_checked() {
     assert_eq!(agent.recv_type("error").await["code"], "invalid_message");
     server.stop().await;
 }
+
+/// Sends `request` over a fresh TCP socket and returns the response head (up to the blank line).
+async fn raw_http(server: &TestServer, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("write request");
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let read = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut byte));
+        if read.await.expect("a response in time").expect("read") == 0 {
+            break;
+        }
+        head.push(byte[0]);
+    }
+    String::from_utf8(head).expect("an ASCII response head")
+}
+
+/// Issue 8 moved the WebSocket handshake into the hub (axum's upgrade kept state in every idle
+/// connection): it answers as RFC 6455 says, whatever the case and order of the header tokens.
+#[tokio::test]
+async fn the_handshake_accepts_as_rfc_6455_says() {
+    let server = TestServer::start().await;
+    let token = server.token(Role::Buyer, "b1", None, None);
+    let addr = server.addr;
+    // The RFC's own example key, and a browser's `Connection: keep-alive, Upgrade`.
+    let head = raw_http(
+        &server,
+        &format!(
+            "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: WebSocket\r\n\
+             Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+             Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {token}\r\n\r\n"
+        ),
+    )
+    .await;
+    let head = head.to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 101"), "{head}");
+    assert!(
+        head.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="),
+        "{head}"
+    );
+    assert!(head.contains("upgrade: websocket"), "{head}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_that_is_no_websocket_handshake_gets_a_clear_refusal() {
+    let server = TestServer::start().await;
+    let token = server.token(Role::Buyer, "b1", None, None);
+    let addr = server.addr;
+    let handshake = |method: &str, extra: &str, version: &str| {
+        format!(
+            "{method} /ws HTTP/1.1\r\nHost: {addr}\r\n{extra}Sec-WebSocket-Version: {version}\r\n\
+             Authorization: Bearer {token}\r\nContent-Length: 0\r\n\r\n"
+        )
+    };
+    let upgrade = "Upgrade: websocket\r\nConnection: Upgrade\r\n";
+    let key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    // (request, status, reason in the body): one row per check, in the order they run.
+    let rows = [
+        (handshake("POST", &format!("{upgrade}{key}"), "13"), "405"),
+        (handshake("GET", key, "13"), "400"),
+        (
+            handshake("GET", &format!("Connection: Upgrade\r\n{key}"), "13"),
+            "400",
+        ),
+        (handshake("GET", &format!("{upgrade}{key}"), "8"), "400"),
+        (handshake("GET", upgrade, "13"), "400"),
+    ];
+    for (request, status) in rows {
+        let head = raw_http(&server, &request).await;
+        assert!(
+            head.starts_with(&format!("HTTP/1.1 {status}")),
+            "{request:?} answered {head}"
+        );
+    }
+    // The reason comes in the body.
+    let (status, body) = server.http_as("GET", "/ws", None, None).await;
+    assert_eq!(status, 400);
+    assert_eq!(body, "Connection header did not include 'upgrade'");
+    server.stop().await;
+}
