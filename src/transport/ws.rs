@@ -111,39 +111,41 @@ pub async fn upgrade(State(state): State<AppState>, mut request: Request) -> Res
 
 /// `Sec-WebSocket-Key` of a valid WebSocket handshake, or the answer to one that is not.
 fn handshake_key(request: &Request) -> Result<HeaderValue, (StatusCode, &'static str)> {
-    let refuse = |status: StatusCode, why: &'static str| Err((status, why));
     let headers = request.headers();
-    if request.method() != Method::GET {
-        return refuse(
+    // In the order axum checks them, with its answers.
+    let checks = [
+        (
+            request.method() == Method::GET,
             StatusCode::METHOD_NOT_ALLOWED,
             "request method must be `GET`",
-        );
-    }
-    if !header_has_token(headers, header::CONNECTION, "upgrade") {
-        return refuse(
+        ),
+        (
+            header_has_token(headers, header::CONNECTION, "upgrade"),
             StatusCode::BAD_REQUEST,
             "Connection header did not include 'upgrade'",
-        );
-    }
-    if !header_is(headers, header::UPGRADE, "websocket") {
-        return refuse(
+        ),
+        (
+            header_is(headers, header::UPGRADE, "websocket"),
             StatusCode::BAD_REQUEST,
             "`Upgrade` header did not include 'websocket'",
-        );
-    }
-    if !header_is(headers, header::SEC_WEBSOCKET_VERSION, "13") {
-        return refuse(
+        ),
+        (
+            header_is(headers, header::SEC_WEBSOCKET_VERSION, "13"),
             StatusCode::BAD_REQUEST,
             "`Sec-WebSocket-Version` header did not include '13'",
-        );
-    }
-    match headers.get(header::SEC_WEBSOCKET_KEY) {
-        Some(key) => Ok(key.clone()),
-        None => refuse(
-            StatusCode::BAD_REQUEST,
-            "`Sec-WebSocket-Key` header missing",
         ),
+    ];
+    if let Some((_, status, why)) = checks.into_iter().find(|(passed, ..)| !passed) {
+        return Err((status, why));
     }
+    let missing = (
+        StatusCode::BAD_REQUEST,
+        "`Sec-WebSocket-Key` header missing",
+    );
+    headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .cloned()
+        .ok_or(missing)
 }
 
 fn header_is(headers: &HeaderMap, name: header::HeaderName, value: &str) -> bool {
