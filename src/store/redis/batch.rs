@@ -61,6 +61,11 @@ impl Batcher {
 
     /// Runs `call` (built on the batched script) in the next batch; its reply as the script
     /// alone would have answered it.
+    ///
+    /// Bounded like every store call: a caller queued behind batches that wait on a Redis
+    /// that does not answer is told `Unavailable` after `OPERATION_TIMEOUT`, as it would have
+    /// been alone. Its call may still go out later; callers treat the error as "not
+    /// acknowledged", and a retried commit finds its `client_msg_id`.
     pub async fn call(&self, key: &str, call: Invocation<'static>) -> Result<Value, StoreError> {
         let (reply, answer) = oneshot::channel();
         let queued = Queued {
@@ -68,8 +73,17 @@ impl Batcher {
             key: key.to_string(),
             reply,
         };
-        self.queue.send(queued).await.map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        let answered = async {
+            self.queue.send(queued).await.map_err(|_| stopped())?;
+            answer.await.map_err(|_| stopped())?
+        };
+        match tokio::time::timeout(connection::OPERATION_TIMEOUT, answered).await {
+            Ok(answered) => answered,
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "no answer from redis within {:?}",
+                connection::OPERATION_TIMEOUT
+            ))),
+        }
     }
 }
 

@@ -26,7 +26,7 @@ use super::lua::Invocation;
 use crate::store::StoreError;
 
 /// How long one store call may take in all, including a reconnect.
-const OPERATION_TIMEOUT: Duration = Duration::from_millis(1500);
+pub(super) const OPERATION_TIMEOUT: Duration = Duration::from_millis(1500);
 /// How long one connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long Redis may take to answer one command on a live connection.

@@ -497,3 +497,45 @@ async fn concurrent_commits_share_one_batch_and_fail_alone() {
     let waiting = store.waiting_count(&user("a1")).await.expect("count");
     assert_eq!(waiting, 39);
 }
+
+/// Group commit keeps every call's bound: commits queued behind batches that wait on a Redis
+/// that does not answer fail with `Unavailable` in about `OPERATION_TIMEOUT`, not one timeout
+/// per batch ahead of them (1,000 commits are eight batches, two in flight at a time).
+#[tokio::test]
+async fn commits_queued_behind_a_silent_redis_fail_within_the_bound() {
+    let server = RedisServer::start();
+    let store = redis_store(&server).await;
+    let mut commits = Vec::new();
+    for i in 0..1000 {
+        let record = taken_by(session(&format!("s{i}"), &format!("b{i}"), 0), "a1");
+        let version = store.put_session(&record).await.expect("put");
+        commits.push(MessageCommit {
+            session: record.id,
+            version,
+            shop: record.shop.clone(),
+            buyer: record.buyer.clone(),
+            message: text(Some("c1"), "x"),
+            origin: uuid::Uuid::new_v4(),
+            effects: Effects::default(),
+        });
+    }
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(6000)
+        .query_async(&mut raw(&server).await)
+        .await
+        .expect("pause");
+
+    let started = Instant::now();
+    let results =
+        futures_util::future::join_all(commits.iter().map(|c| store.commit_message(c))).await;
+    let took = started.elapsed();
+
+    for result in &results {
+        assert!(
+            matches!(result, Err(StoreError::Unavailable(_))),
+            "{result:?}"
+        );
+    }
+    assert!(took < FAIL_FAST, "the last commit failed after {took:?}");
+}
