@@ -69,9 +69,9 @@ type WebSocket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 /// upgrade.
 ///
 /// Done here rather than with axum's `WebSocketUpgrade`: the task axum spawns keeps the
-/// socket's configuration, the offered subprotocols and the upgrade handle for the whole life
-/// of the connection, and its `WebSocket` a subprotocol again, about 170 bytes of every idle
-/// connection (BENCHMARKS.md). The checks and their answers are axum's.
+/// socket's configuration, the offered subprotocols and the upgrade's future for the whole
+/// life of the connection, and its `WebSocket` a subprotocol again: about 330 bytes of every
+/// idle connection, measured (BENCHMARKS.md). The checks and their answers are axum's.
 pub async fn upgrade(State(state): State<AppState>, mut request: Request) -> Response {
     let key = match handshake_key(&request) {
         Ok(key) => key,

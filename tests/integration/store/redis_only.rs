@@ -440,15 +440,15 @@ async fn the_counter_counts_what_redis_receives() {
     assert_eq!(counter.load(Ordering::Relaxed) - before, 3);
 }
 
-/// Issue 8 (group commit): commits of many sessions at once go out in one `EVALSHA`, each is
-/// answered as if it had gone alone, and one whose script fails fails alone.
-#[tokio::test]
-async fn concurrent_commits_share_one_batch_and_fail_alone() {
-    let server = RedisServer::start();
-    let store = redis_store(&server).await;
-    let counter = store.command_counter().expect("the redis store counts");
+/// A commit of message `c1` for each of `count` fresh sessions (shops `s{i}`, buyers `b{i}`,
+/// taken by `a1`), all with `effects`.
+async fn commits_of_fresh_sessions(
+    store: &Arc<dyn Store>,
+    count: usize,
+    effects: Effects,
+) -> Vec<MessageCommit> {
     let mut commits = Vec::new();
-    for i in 0..40 {
+    for i in 0..count {
         let record = taken_by(session(&format!("s{i}"), &format!("b{i}"), 0), "a1");
         let version = store.put_session(&record).await.expect("put");
         commits.push(MessageCommit {
@@ -458,12 +458,24 @@ async fn concurrent_commits_share_one_batch_and_fail_alone() {
             buyer: record.buyer.clone(),
             message: text(Some("c1"), "x"),
             origin: uuid::Uuid::new_v4(),
-            effects: Effects {
-                waiting: WaitingChange::On(user("a1")),
-                ..Effects::default()
-            },
+            effects: effects.clone(),
         });
     }
+    commits
+}
+
+/// Issue 8 (group commit): commits of many sessions at once go out in one `EVALSHA`, each is
+/// answered as if it had gone alone, and one whose script fails fails alone.
+#[tokio::test]
+async fn concurrent_commits_share_one_batch_and_fail_alone() {
+    let server = RedisServer::start();
+    let store = redis_store(&server).await;
+    let counter = store.command_counter().expect("the redis store counts");
+    let waiting = Effects {
+        waiting: WaitingChange::On(user("a1")),
+        ..Effects::default()
+    };
+    let commits = commits_of_fresh_sessions(&store, 40, waiting).await;
     // One session's meta hash is a string: its commit's first read of it raises WRONGTYPE.
     let broken = commits[7].session;
     let _: () = redis::cmd("SET")
@@ -505,20 +517,7 @@ async fn concurrent_commits_share_one_batch_and_fail_alone() {
 async fn commits_queued_behind_a_silent_redis_fail_within_the_bound() {
     let server = RedisServer::start();
     let store = redis_store(&server).await;
-    let mut commits = Vec::new();
-    for i in 0..1000 {
-        let record = taken_by(session(&format!("s{i}"), &format!("b{i}"), 0), "a1");
-        let version = store.put_session(&record).await.expect("put");
-        commits.push(MessageCommit {
-            session: record.id,
-            version,
-            shop: record.shop.clone(),
-            buyer: record.buyer.clone(),
-            message: text(Some("c1"), "x"),
-            origin: uuid::Uuid::new_v4(),
-            effects: Effects::default(),
-        });
-    }
+    let commits = commits_of_fresh_sessions(&store, 1000, Effects::default()).await;
     let _: () = redis::cmd("CLIENT")
         .arg("PAUSE")
         .arg(6000)
