@@ -14,7 +14,8 @@ use crate::hub::session::SessionActor;
 
 impl SessionActor {
     /// The decision on a buyer's text sent at `now`, to be stored with the message. Its facts
-    /// from outside the session (the chosen order, the shop's settings) are one store read.
+    /// from outside the session (the chosen order, the shop's settings) are one store read, made
+    /// only when an order is chosen.
     pub(super) async fn take_decision(
         &self,
         text: &str,
@@ -26,8 +27,17 @@ impl SessionActor {
         let mentions = &self.record.mentions;
         let chosen = chosen_order(mentions, rules.order_card_window, now);
         let chosen = chosen.map(|mention| &mention.order_id);
-        let store = self.hub.store();
-        let (order, shop) = store.eligibility_facts(chosen, &self.record.shop).await?;
+        // With no order chosen, every check on the order or the shop's settings fails on "no
+        // explicit order" and `decide` reads neither: most buyer texts need no store read.
+        let (order, shop) = match chosen {
+            Some(order) => {
+                let store = self.hub.store();
+                store
+                    .eligibility_facts(Some(order), &self.record.shop)
+                    .await?
+            }
+            None => (None, None),
+        };
         let shop = shop.unwrap_or_default();
         let input = EligibilityInput {
             shop_id: &self.record.shop,

@@ -245,3 +245,21 @@ fn reasons_explain_each_check() {
         assert_eq!(check.reason, expected, "{name:?}");
     }
 }
+
+/// The hub skips reading the order and the shop's settings when no order is chosen
+/// (`hub::eligibility`): that is only right while `decide` reads neither then.
+#[test]
+fn without_a_chosen_order_the_shop_settings_do_not_matter() {
+    let mut scenario = Scenario::eligible();
+    scenario.mentions = vec![card("o1", "2026-11-20T04:00:00Z")];
+    scenario.order = None;
+    let with_settings = scenario.decide();
+    scenario.shop = ShopLogistics::default();
+    let without = scenario.decide();
+    assert_eq!(with_settings, without);
+    assert_eq!(with_settings.order_id, None);
+    let shop_service = with_settings
+        .check(CheckName::ShopService)
+        .expect("reported");
+    assert_eq!(shop_service.reason, "no explicit order");
+}

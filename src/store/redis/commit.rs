@@ -23,7 +23,6 @@ use super::codec::{self, LoggedMessage};
 use super::connection::Connection;
 use super::keys::{self, SessionKeys};
 use super::lua::Lua;
-use super::notify;
 use super::scripts::{CONTACT_FUNCTION, LOG_FUNCTIONS};
 use crate::domain::controls::recent::MAX_RECENT_CONTACTS;
 use crate::domain::order::Order;
@@ -40,53 +39,79 @@ use crate::store::{
 /// ARGV: 1 the expected version, 2 `client_msg_id` (`""` for none), 3 messages retained, 4 the
 /// message JSON; 5 the record JSON, 6 the controls JSON, 7 `unchanged`/`nobody`/`on`, 8 the
 /// agent waited on, 9 the decision JSON, 10 the contact's agent, 11 its sortable time, 12 the
-/// contacts kept, 13 the marketing tally JSON (each `""` when not written); 14 the channel,
-/// 15 the session id, 16 the node id; 17 and on: response records JSON.
+/// contacts kept, 13 the marketing tally JSON (each `""` when not written); 14 the session
+/// id, 15 the node id; 16 and on: response records JSON.
 ///
 /// Returns `{"duplicate", seq, json}` (nothing written), `{"conflict", version, record,
-/// controls}` (the version differs or the record is gone; nothing written), or `{"new", seq,
-/// version, agent, count, ...}` with the agents whose waiting count changed.
+/// controls}` (the version differs, the record is gone, or this commit yields; no message
+/// written), or `{"new", seq, version, agent, count, ...}` with the agents whose waiting count
+/// changed.
 ///
-/// Sent in batches (`batch`): one `EVALSHA` runs it for every commit queued.
+/// The meta hash is read once (`HMGET`) and written once (`HSET`): `version`, `last`,
+/// `oldest`, and `yield`, the node whose commit was last refused. A node whose commits always
+/// reach Redis first (its reply left first, so it sends first) would otherwise refuse the other
+/// node's retries for as long as it has messages to send; so the first commit of another node
+/// after a refusal yields to the refused node's retry, once. Yielding is a refusal like any
+/// other (the state comes back), and one refusal clears `yield`, so a node that gave up costs
+/// the others one retry, never a wait.
+///
+/// Sent in batches (`batch`): one `EVALSHA` runs it for every commit queued, and the batch's
+/// wake-ups go out as one `PUBLISH` (`lua::Lua::batched`).
 static COMMIT: LazyLock<Lua> = LazyLock::new(|| {
     Lua::batched(&format!(
         "{LOG_FUNCTIONS}{CONTACT_FUNCTION}{}",
         r#"
 local meta, dedupe, log, record = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local client_id = ARGV[2]
+local client_id, session, node = ARGV[2], ARGV[14], ARGV[15]
 local seen, original = find_duplicate(dedupe, log, client_id)
 if seen then return {'duplicate', seen, original} end
 
-local version = tonumber(redis.call('HGET', meta, 'version') or '0')
-local stored = redis.call('GET', record)
-if version ~= tonumber(ARGV[1]) or not stored then
-  return {'conflict', version, stored, redis.call('GET', KEYS[5])}
+local held = redis.call('HMGET', meta, 'version', 'last', 'oldest', 'yield')
+local version, yield = tonumber(held[1] or '0'), held[4] or ''
+local function refused()
+  return {'conflict', version, redis.call('GET', record), redis.call('GET', KEYS[5])}
+end
+if version ~= tonumber(ARGV[1]) or redis.call('EXISTS', record) == 0 then
+  if yield ~= node then redis.call('HSET', meta, 'yield', node) end
+  return refused()
+end
+if yield ~= '' and yield ~= node then
+  redis.call('HSET', meta, 'yield', '')
+  return refused()
 end
 
-local seq = append(meta, dedupe, log, client_id, tonumber(ARGV[3]), ARGV[4])
+local seq, oldest = append_after(dedupe, log, client_id, tonumber(ARGV[3]), ARGV[4],
+  tonumber(held[2] or '0'), tonumber(held[3] or '0'))
+local written = {'last', seq, 'oldest', oldest}
 if ARGV[5] ~= '' then redis.call('SET', record, ARGV[5]) end
 if ARGV[6] ~= '' then redis.call('SET', KEYS[5], ARGV[6]) end
 if ARGV[5] ~= '' or ARGV[6] ~= '' then
-  version = redis.call('HINCRBY', meta, 'version', 1)
+  version = version + 1
+  table.insert(written, 'version')
+  table.insert(written, string.format('%d', version))
 end
+if yield ~= '' then
+  table.insert(written, 'yield')
+  table.insert(written, '')
+end
+redis.call('HSET', meta, unpack(written))
 if ARGV[9] ~= '' then redis.call('SET', KEYS[7], ARGV[9]) end
-for i = 17, #ARGV do redis.call('RPUSH', KEYS[9], ARGV[i]) end
+for i = 16, #ARGV do redis.call('RPUSH', KEYS[9], ARGV[i]) end
 if ARGV[10] ~= '' then
   record_contact(KEYS[10], ARGV[10], ARGV[11], tonumber(ARGV[12]))
 end
 if ARGV[13] ~= '' then redis.call('SET', KEYS[11], ARGV[13]) end
 
-local channel, session, node = ARGV[14], ARGV[15], ARGV[16]
-redis.call('PUBLISH', channel, '{"kind":"message","session_id":"' .. session ..
-  '","seq":' .. seq .. ',"node":"' .. node .. '"}')
+notify('{"kind":"message","session_id":"' .. session .. '","seq":' .. seq ..
+  ',"node":"' .. node .. '"}')
 
 local reply = {'new', seq, version}
 local function changed(agent)
   local count = redis.call('SCARD', 'lb:{user:' .. agent .. '}:waiting')
   table.insert(reply, agent)
   table.insert(reply, count)
-  redis.call('PUBLISH', channel, '{"kind":"waiting","agent":"' .. agent ..
-    '","buyers_waiting":' .. count .. ',"node":"' .. node .. '"}')
+  notify('{"kind":"waiting","agent":"' .. agent .. '","buyers_waiting":' .. count ..
+    ',"node":"' .. node .. '"}')
 end
 local function stop_waiting(agent)
   if redis.call('SREM', 'lb:{user:' .. agent .. '}:waiting', session) == 1 then
@@ -194,7 +219,6 @@ impl RedisStore {
             .arg(contact_at)
             .arg(MAX_RECENT_CONTACTS)
             .arg(optional(marketing))
-            .arg(notify::CHANNEL)
             .arg(commit.session.to_string())
             .arg(commit.origin.to_string());
         for response in &effects.responses {

@@ -31,9 +31,17 @@ impl Lua {
     /// the client would take for the whole batch's). A call's error does not undo
     /// what that call wrote before it, and the calls after it still run, as separate scripts
     /// would; it is reported to that call alone.
+    ///
+    /// The body may call `notify(json)` with a `Notification`'s JSON: the batch's
+    /// notifications go out in order as one `PUBLISH` of a JSON array on `notify::CHANNEL`
+    /// after the last call (one message for the subscribers to read instead of one or more
+    /// per call). A failed publish is dropped, not the batch's error: a wake-up is only a
+    /// wake-up (see `notify`).
     pub fn batched(body: &str) -> Lua {
         Lua::new(format!(
-            "local function one(KEYS, ARGV)\n{body}\nend\n{}",
+            "local notes = {{}}\nlocal function notify(note) notes[#notes + 1] = note end\n\
+             local function one(KEYS, ARGV)\n{body}\nend\n{}\n\
+             if notes[1] then\n  pcall(redis.call, 'PUBLISH', '{}', '[' .. table.concat(notes, ',') .. ']')\nend\nreturn replies\n",
             r#"
 local n = tonumber(ARGV[1])
 local replies = {}
@@ -52,9 +60,8 @@ for call = 1, n do
   else
     replies[call] = {0, 'ERR ' .. tostring(reply)}
   end
-end
-return replies
-"#
+end"#,
+            super::notify::CHANNEL
         ))
     }
 

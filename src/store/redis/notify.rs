@@ -79,14 +79,23 @@ async fn connect(client: &Client) -> Option<redis::aio::PubSub> {
     }
 }
 
+/// Reads one notification, or a batch's in order: `lua::Lua::batched` publishes its commits'
+/// wake-ups as one JSON array.
 fn forward(sender: &broadcast::Sender<Notification>, message: &redis::Msg) {
-    let payload: Result<String, _> = message.get_payload();
-    let parsed = payload
-        .ok()
-        .and_then(|text| serde_json::from_str(&text).ok());
-    match parsed {
+    let payload = message.get_payload_bytes();
+    let parsed = match payload.trim_ascii_start().first() {
+        Some(b'[') => serde_json::from_slice::<Vec<Notification>>(payload),
+        _ => serde_json::from_slice::<Notification>(payload).map(|one| vec![one]),
+    };
+    let notifications = match parsed {
+        Ok(notifications) => notifications,
+        Err(error) => {
+            tracing::warn!(%error, "unreadable notification on {CHANNEL}");
+            return;
+        }
+    };
+    for notification in notifications {
         // Nobody listening yet is fine: there is nothing to wake.
-        Some(notification) => drop(sender.send(notification)),
-        None => tracing::warn!("unreadable notification on {CHANNEL}"),
+        drop(sender.send(notification));
     }
 }

@@ -18,10 +18,8 @@ use super::lua::Lua as Script;
 /// none), messages retained (at least 1), the message JSON without its seq.
 ///
 /// A `client_msg_id` found in the dedupe hash returns `{"duplicate", seq, json}` and writes
-/// nothing. Otherwise it trims the log to `retained - 1` entries first (dropping the dedupe
-/// entries of the trimmed messages, so the hash holds exactly the retained ones, as the memory
-/// store does), takes the next seq with `HINCRBY`, `XADD`s the entry under id `0-<seq>` and
-/// returns `{"new", seq}`.
+/// nothing. Otherwise it appends as `append_after` does (see [`LOG_FUNCTIONS`]), writes the
+/// meta hash's `last` and `oldest` and returns `{"new", seq}`.
 pub static APPEND: LazyLock<Script> = LazyLock::new(|| {
     Script::new(format!(
         "{LOG_FUNCTIONS}{}",
@@ -31,7 +29,11 @@ local client_id, retained, message = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 
 local seen, original = find_duplicate(dedupe, log, client_id)
 if seen then return {'duplicate', seen, original} end
-return {'new', append(meta, dedupe, log, client_id, retained, message)}
+local held = redis.call('HMGET', meta, 'last', 'oldest')
+local seq, oldest = append_after(dedupe, log, client_id, retained, message,
+  tonumber(held[1] or '0'), tonumber(held[2] or '0'))
+redis.call('HSET', meta, 'last', seq, 'oldest', oldest)
+return {'new', seq}
 "#
     ))
 });
@@ -39,11 +41,17 @@ return {'new', append(meta, dedupe, log, client_id, retained, message)}
 /// Lua functions `APPEND` and `commit::COMMIT` share.
 ///
 /// `find_duplicate(dedupe, log, client_id)` returns the seq and JSON of the retained message
-/// with that `client_msg_id` (`""` for none), or nothing. `append(meta, dedupe, log,
-/// client_id, retained, message)` trims the log to `retained - 1` entries first (dropping the
-/// dedupe entries of the trimmed messages, so the hash holds exactly the retained ones, as the
-/// memory store does), takes the next seq with `HINCRBY`, `XADD`s the entry under id
-/// `0-<seq>` and returns the seq as a string.
+/// with that `client_msg_id` (`""` for none), or nothing.
+///
+/// `append_after(dedupe, log, client_id, retained, message, last, oldest)` appends after seq
+/// `last`, where `oldest` is the oldest seq retained (0 for an empty log), and returns the new
+/// seq and the oldest seq retained after it, both as strings. The log holds every seq from
+/// `oldest` to `last` (trimming drops the oldest first), so what it holds is known from the
+/// meta hash the caller read already, without an `XLEN`. It trims the log to `retained - 1`
+/// entries first, dropping the dedupe entries of the trimmed messages (so the hash holds
+/// exactly the retained ones, as the memory store does), then `XADD`s the entry under id
+/// `0-<seq>`. It writes no meta: the caller writes `last` and `oldest`, with whatever else it
+/// changes there, in one `HSET`.
 pub const LOG_FUNCTIONS: &str = r#"
 local function field(fields, name)
   for i = 1, #fields, 2 do
@@ -62,20 +70,23 @@ local function find_duplicate(dedupe, log, client_id)
   return seen, field(found[1][2], 'm')
 end
 
-local function append(meta, dedupe, log, client_id, retained, message)
-  local excess = redis.call('XLEN', log) + 1 - retained
+local function append_after(dedupe, log, client_id, retained, message, last, oldest)
+  local held = 0
+  if oldest > 0 and last >= oldest then held = last - oldest + 1 end
+  local excess = held + 1 - retained
   if excess > 0 then
     local dropped = redis.call('XRANGE', log, '-', '+', 'COUNT', excess)
     for _, entry in ipairs(dropped) do
       local dropped_id = field(entry[2], 'c')
       if dropped_id then redis.call('HDEL', dedupe, dropped_id) end
     end
-    redis.call('XTRIM', log, 'MAXLEN', retained - 1)
-    local last_dropped = dropped[#dropped][1]
-    local oldest = tonumber(string.sub(last_dropped, 3)) + 1
-    redis.call('HSET', meta, 'oldest', string.format('%d', oldest))
+    if dropped[1] then
+      oldest = tonumber(string.sub(dropped[#dropped][1], 3)) + 1
+      redis.call('XTRIM', log, 'MINID', '0-' .. string.format('%d', oldest))
+    end
   end
-  local seq = string.format('%d', redis.call('HINCRBY', meta, 'last', 1))
+  local seq = string.format('%d', last + 1)
+  if oldest == 0 then oldest = last + 1 end
   local id = '0-' .. seq
   if client_id ~= '' then
     redis.call('XADD', log, id, 'm', message, 'c', client_id)
@@ -83,8 +94,7 @@ local function append(meta, dedupe, log, client_id, retained, message)
   else
     redis.call('XADD', log, id, 'm', message)
   end
-  redis.call('HSETNX', meta, 'oldest', seq)
-  return seq
+  return seq, string.format('%d', oldest)
 end
 "#;
 
@@ -156,7 +166,8 @@ pub const CONTACT_FUNCTION: &str = r#"
 local function record_contact(key, agent, at, limit)
   local held = redis.call('HGET', key, agent)
   if held and held >= at then return end
-  redis.call('HSET', key, agent, at)
+  -- A field that was there already leaves the count as it was.
+  if redis.call('HSET', key, agent, at) == 0 then return end
   if redis.call('HLEN', key) <= limit then return end
   local all = redis.call('HGETALL', key)
   local oldest_agent, oldest_at = nil, nil

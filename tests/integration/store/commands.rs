@@ -88,14 +88,15 @@ async fn each_chat_message_costs_at_most_two_commands() {
     agent.say(&session, "w2", "在的").await;
     settled(&server, &mut probe).await;
 
-    // (who sends, text, commands): a buyer's text in a two-party session reads the order and
-    // the shop's settings for its decision, then commits; a shop reply only commits.
+    // (who sends, text, commands): with no order shown, a buyer's text needs nothing read for
+    // its decision (every order check fails on "no explicit order") and only commits; so does
+    // a shop reply.
     for round in 0..3 {
         let ask = text(&session, &format!("b{round}"), "请问什么时候发货");
         assert_eq!(
             cost(&server, &mut buyer, &mut agent, ask).await,
-            2,
-            "buyer text"
+            1,
+            "buyer text, no order shown"
         );
         let answer = text(&session, &format!("a{round}"), "今天下午发");
         assert_eq!(
@@ -112,6 +113,26 @@ async fn each_chat_message_costs_at_most_two_commands() {
         2,
         "order card"
     );
+    // The first text with an order shown loads the eligibility script.
+    buyer.say(&session, "w3", "这件有红色的吗").await;
+    agent.recv_until("message").await;
+    settled(&server, &mut probe).await;
+    // With an order shown, a buyer's text reads the order and the shop's logistics settings
+    // (one script) for its decision, then commits.
+    for round in 0..2 {
+        let ask = text(&session, &format!("c{round}"), "这件有红色的吗");
+        assert_eq!(
+            cost(&server, &mut buyer, &mut agent, ask).await,
+            2,
+            "buyer text, order shown"
+        );
+        let answer = text(&session, &format!("d{round}"), "今天下午发");
+        assert_eq!(
+            cost(&server, &mut agent, &mut buyer, answer).await,
+            1,
+            "shop reply"
+        );
+    }
 
     // A parcel complaint is eligible: the invite costs more (rare), not measured here.
     buyer

@@ -1,7 +1,7 @@
 //! The store conformance suite: every case is written once against `Arc<dyn Store>` and runs
 //! against the memory store (`store::memory::<case>`) and against a real Redis
 //! (`store::redis::<case>`, each on its own redis-server). Redis-only behaviour (concurrency
-//! across nodes, outages, corrupt data, command counts) is in `redis_only`; the hub over Redis
+//! across nodes, outages, corrupt data, command counts) is in `redis_only` and `yield_turn`; the hub over Redis
 //! in `hub`.
 
 mod commands;
@@ -13,6 +13,7 @@ mod log;
 mod redis_only;
 mod splice;
 mod state;
+mod yield_turn;
 
 use std::sync::Arc;
 
