@@ -5,6 +5,7 @@
 //! Sockets are the transport's business: the hub only sees decoded client messages and pushes
 //! encoded frames into outboxes.
 
+mod batch;
 mod controls;
 mod desk;
 mod eligibility;

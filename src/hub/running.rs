@@ -1,7 +1,9 @@
 //! A running session: its command queue, its actor's state behind a lock, and the task that
 //! applies what was queued.
 //!
-//! Commands are applied one at a time, by whoever holds the lock. Most go through the queue to
+//! Commands are applied one at a time, by whoever holds the lock, except that the task takes
+//! the sends queued one behind another together, up to `batch::MAX_BATCH`, and stores those
+//! that plan cleanly in one commit (`hub::batch`); a command queued after them follows them. Most go through the queue to
 //! the session's task. A chat message takes a shorter way when the session has nothing queued:
 //! the sending connection's own task takes the lock and applies it there. That saves a task
 //! wake-up per message, and the `ack` leaves in the sender's next write instead of waking it
@@ -20,6 +22,7 @@ use std::time::Duration;
 use tokio::sync::{Mutex, MutexGuard, mpsc};
 use tokio::time::Instant;
 
+use crate::hub::batch::MAX_BATCH;
 use crate::hub::session::{Command, SendCommand, SessionActor};
 use crate::hub::{Hub, HubError};
 use crate::protocol::ids::SessionId;
@@ -103,16 +106,33 @@ async fn run(session: SessionSender, mut commands: mpsc::Receiver<Command>) {
         (actor.hub.clone(), actor.record.id)
     };
     let shutdown = hub.inner.shutdown.clone();
+    // A command taken off the queue behind a batch of sends, applied next.
+    let mut pending: Option<Command> = None;
     let mut actor = loop {
         let courier_idle = session.actor.lock().await.courier_idle_deadline();
-        let event = tokio::select! {
-            command = commands.recv() => command.map_or(Event::Stop, Event::Command),
-            () = tokio::time::sleep(IDLE_EXIT), if courier_idle.is_none() => Event::Quiet,
-            () = sleep_until(courier_idle) => Event::CourierIdle,
-            () = shutdown.cancelled() => Event::Stop,
+        let event = match pending.take() {
+            Some(command) => Event::Command(command),
+            None => tokio::select! {
+                command = commands.recv() => command.map_or(Event::Stop, Event::Command),
+                () = tokio::time::sleep(IDLE_EXIT), if courier_idle.is_none() => Event::Quiet,
+                () = sleep_until(courier_idle) => Event::CourierIdle,
+                () = shutdown.cancelled() => Event::Stop,
+            },
         };
         let mut actor = session.actor.lock().await;
         match event {
+            Event::Command(Command::Send(send)) => {
+                // The sends queued behind it go with it (`hub::batch`), up to the first other
+                // command, which follows them.
+                let (sends, next) = queued_sends(send, &mut commands);
+                let count = sends.len();
+                actor.send_all(sends).await;
+                session.queued.fetch_sub(count, Ordering::AcqRel);
+                pending = next;
+                if actor.is_lost {
+                    break actor;
+                }
+            }
             Event::Command(command) => {
                 actor.apply_queued(command).await;
                 session.queued.fetch_sub(1, Ordering::AcqRel);
@@ -138,6 +158,9 @@ async fn run(session: SessionSender, mut commands: mpsc::Receiver<Command>) {
     drop(actor);
     // Whatever raced in after we chose to stop goes to a fresh actor.
     commands.close();
+    if let Some(command) = pending {
+        hub.requeue(session_id, command).await;
+    }
     while let Ok(command) = commands.try_recv() {
         hub.requeue(session_id, command).await;
     }
@@ -166,6 +189,23 @@ pub async fn send(hub: &Hub, session_id: SessionId, command: SendCommand) -> Res
         return Ok(());
     }
     dispatch(hub, session_id, Command::Send(command)).await
+}
+
+/// `first` and the sends queued right behind it, at most a batch; and the command after them,
+/// if one was taken off the queue.
+fn queued_sends(
+    first: SendCommand,
+    commands: &mut mpsc::Receiver<Command>,
+) -> (Vec<SendCommand>, Option<Command>) {
+    let mut sends = vec![first];
+    while sends.len() < MAX_BATCH {
+        match commands.try_recv() {
+            Ok(Command::Send(send)) => sends.push(send),
+            Ok(other) => return (sends, Some(other)),
+            Err(_) => break,
+        }
+    }
+    (sends, None)
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

@@ -1,7 +1,8 @@
 //! One actor per active session: the single writer of its record and log on this node.
 //!
 //! Sends, joins and leaves for a session are applied one at a time (`hub::running` says by
-//! whom), so `seq` order is delivery order and membership never races a send. The actor
+//! whom; sends queued together are stored together, in order, `hub::batch`), so `seq` order is
+//! delivery order and membership never races a send. The actor
 //! caches the session record and controls with their version, writes every change through to
 //! the store, and exits after a quiet spell; the next command starts a fresh one from the store.
 //!
@@ -256,13 +257,16 @@ impl SessionActor {
     }
 
     pub(super) async fn send(&mut self, command: SendCommand) {
-        let connection = Arc::clone(&command.connection);
-        let request_id = command.request_id.clone();
         if let Err(error) = self.try_send(&command).await {
-            let frame = frames::error(request_id, Some("send"), &error);
-            self.hub.inner.metrics.error(error.code());
-            connection.push(Outbound::Frame(frame));
+            self.answer_failed_send(&command, &error);
         }
+    }
+
+    /// The error frame of a send that was not stored.
+    pub(super) fn answer_failed_send(&self, command: &SendCommand, error: &HubError) {
+        let frame = frames::error(command.request_id.clone(), Some("send"), error);
+        self.hub.inner.metrics.error(error.code());
+        command.connection.push(Outbound::Frame(frame));
     }
 
     /// A refused message may be the retry of one stored before the controls tightened: that

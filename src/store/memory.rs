@@ -404,19 +404,26 @@ impl Store for MemoryStore {
         let mut state = lock(&self.inner.state);
         let log = self.log(commit.session);
         let mut log = lock(&log);
-        if let Some(original) = log.find_duplicate(commit.message.client_msg_id.as_ref()) {
+        let ids = commit.messages.iter().map(|m| m.client_msg_id.as_ref());
+        if let Some(original) = ids.clone().find_map(|id| log.find_duplicate(id)) {
             return Ok(Committed::Duplicate(original));
         }
         let is_known = state.sessions.contains_key(&commit.session);
         if !is_known || state.version(commit.session) != commit.version {
             return Ok(Committed::Conflict(state.session_state(commit.session)));
         }
-        let Ok(stored) = log.append_shared(commit.message.clone(), self.inner.retained) else {
+        let ids: Vec<_> = ids.flatten().collect();
+        if (1..ids.len()).any(|i| ids[..i].contains(&ids[i])) {
             return Err(StoreError::Corrupt {
                 key: format!("log {}", commit.session),
-                detail: "a duplicate after the duplicate check".into(),
+                detail: "one client_msg_id twice in one commit".into(),
             });
-        };
+        }
+        let mut stored = Vec::with_capacity(commit.messages.len());
+        for message in &commit.messages {
+            let appended = log.append_shared(message.clone(), self.inner.retained);
+            stored.push(appended.unwrap_or_else(|original| original));
+        }
         let waiting = state.apply(commit);
         Ok(Committed::New {
             stored,

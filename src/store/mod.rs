@@ -345,8 +345,8 @@ pub trait Store: Send + Sync + 'static {
     /// Open sessions of `shop` that no agent has taken (the message pool), oldest first.
     async fn waiting_sessions(&self, shop: &ShopId) -> Result<Vec<SessionId>, StoreError>;
 
-    /// Stores a chat message and its effects in one atomic step, unless its `client_msg_id`
-    /// was seen before or the session's version moved on (see `commit`). A shared store also
+    /// Stores chat messages of one session and their effects in one atomic step, unless a
+    /// `client_msg_id` was seen before or the session's version moved on (see `commit`). A shared store also
     /// wakes the other nodes in that step (the message, and each changed waiting count).
     async fn commit_message(&self, commit: &MessageCommit) -> Result<Committed, StoreError>;
     /// Assigns the next `seq` and stores the message, unless its `client_msg_id` was seen in

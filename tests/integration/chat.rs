@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::support::TestServer;
-use crate::support::client::session_id;
+use crate::support::client::{TestClient, session_id};
 
 #[tokio::test]
 async fn buyer_and_agent_chat_both_ways() {
@@ -33,44 +33,55 @@ async fn buyer_and_agent_chat_both_ways() {
     server.stop().await;
 }
 
+/// Sends `count` texts `{prefix}{i}`, then reads until it has seen `2 * count` seqs (its acks and
+/// the other side's messages); the seqs and the texts it saw, in order.
+async fn talk(
+    client: &mut TestClient,
+    id: &str,
+    prefix: &str,
+    count: usize,
+) -> (Vec<u64>, Vec<String>) {
+    for index in 0..count {
+        client
+            .send(json!({"type": "send", "session_id": id, "client_msg_id": format!("{prefix}{index}"),
+                         "body": {"kind": "text", "text": format!("{prefix}{index}")}}))
+            .await;
+    }
+    let (mut seen, mut got) = (Vec::new(), Vec::new());
+    while seen.len() < 2 * count {
+        let frame = client.recv().await; // also `waiting` frames, which carry no seq
+        seen.extend(frame["seq"].as_u64());
+        got.extend(frame["body"]["text"].as_str().map(str::to_string));
+    }
+    (seen, got)
+}
+
 // Two workers: a message is applied by its sender's task when the session is idle and queued
 // behind others when not, and both ways must keep one order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_member_gets_messages_in_seq_order_with_no_gap() {
-    // Both sides write freely here; the five-message limit has tests of its own.
-    let server = TestServer::with_config(|c| c.controls.consecutive_limit = 1000).await;
+    // Both sides write freely here; the five-message limit has tests of its own. And room for
+    // every frame in each outbox: the hub stores a burst of queued sends faster than a test
+    // client (a debug build parsing each frame) reads them, and a full outbox closes its
+    // connection as a slow reader, which has tests of its own too.
+    let server = TestServer::with_config(|c| {
+        c.controls.consecutive_limit = 1000;
+        c.server.outbox_capacity = 4096;
+    })
+    .await;
     let mut agent = server.agent("a1", "s1").await;
     let mut buyer = server.buyer("b1").await;
     let session = buyer.open("s1", None).await;
     agent.recv_type("session").await;
     let id = session_id(&session);
     let count = 300;
-    for index in 0..count {
-        buyer
-            .send(
-                json!({"type": "send", "session_id": id, "client_msg_id": format!("b{index}"),
-                         "body": {"kind": "text", "text": format!("m{index}")}}),
-            )
-            .await;
-        agent
-            .send(
-                json!({"type": "send", "session_id": id, "client_msg_id": format!("a{index}"),
-                         "body": {"kind": "text", "text": format!("r{index}")}}),
-            )
-            .await;
-    }
-    let (mut buyer_seen, mut agent_seen) = (Vec::new(), Vec::new());
-    let (mut buyer_got, mut agent_got) = (Vec::new(), Vec::new());
-    while buyer_seen.len() < 2 * count {
-        let frame = buyer.recv().await;
-        buyer_seen.extend(frame["seq"].as_u64());
-        buyer_got.extend(frame["body"]["text"].as_str().map(str::to_string));
-    }
-    while agent_seen.len() < 2 * count {
-        let frame = agent.recv().await; // also `waiting` frames, which carry no seq
-        agent_seen.extend(frame["seq"].as_u64());
-        agent_got.extend(frame["body"]["text"].as_str().map(str::to_string));
-    }
+    // Each client sends its messages and then reads until it has seen every seq, both at
+    // once, as two devices would. (A client that reads nothing while the hub writes it
+    // hundreds of frames is a slow reader, closed by design: see the slow-reader tests.)
+    let ((buyer_seen, buyer_got), (agent_seen, agent_got)) = tokio::join!(
+        talk(&mut buyer, &id, "m", count),
+        talk(&mut agent, &id, "r", count)
+    );
     // Each client sees its acks and the other's messages: together every seq once, in order.
     let expected: Vec<u64> = (1..=2 * count as u64).collect();
     assert_eq!(buyer_seen, expected);

@@ -36,16 +36,17 @@ use crate::store::{
 /// session's), 8 the waiting set of the agent waited on (`waiting_on` again when none), 9 the
 /// shop's responses, 10 the pair's contacts, 11 the pair's marketing tally.
 ///
-/// ARGV: 1 the expected version, 2 `client_msg_id` (`""` for none), 3 messages retained, 4 the
-/// message JSON; 5 the record JSON, 6 the controls JSON, 7 `unchanged`/`nobody`/`on`, 8 the
-/// agent waited on, 9 the decision JSON, 10 the contact's agent, 11 its sortable time, 12 the
-/// contacts kept, 13 the marketing tally JSON (each `""` when not written); 14 the session
-/// id, 15 the node id; 16 and on: response records JSON.
+/// ARGV: 1 the expected version, 2 messages retained, 3 the record JSON, 4 the controls JSON,
+/// 5 `unchanged`/`nobody`/`on`, 6 the agent waited on, 7 the decision JSON, 8 the contact's
+/// agent, 9 its sortable time, 10 the contacts kept, 11 the marketing tally JSON (each `""`
+/// when not written); 12 the session id, 13 the node id, 14 the number of messages n; then n
+/// pairs of `client_msg_id` (`""` for none) and message JSON; then the response records JSON.
 ///
-/// Returns `{"duplicate", seq, json}` (nothing written), `{"conflict", version, record,
-/// controls}` (the version differs, the record is gone, or this commit yields; no message
-/// written), or `{"new", seq, version, agent, count, ...}` with the agents whose waiting count
-/// changed.
+/// Returns `{"duplicate", seq, json}` (a message was stored before; nothing written),
+/// `{"conflict", version, record, controls}` (the version differs, the record is gone, or this
+/// commit yields; nothing written), or `{"new", first seq, version, agent, count, ...}` with the
+/// agents whose waiting count changed. The messages get consecutive seqs; one wake-up names the
+/// last (a node that wakes reads the log up to it).
 ///
 /// The meta hash is read once (`HMGET`) and written once (`HSET`): `version`, `last`,
 /// `oldest`, and `yield`, the node whose commit was last refused. A node whose commits always
@@ -62,9 +63,11 @@ static COMMIT: LazyLock<Lua> = LazyLock::new(|| {
         "{LOG_FUNCTIONS}{CONTACT_FUNCTION}{}",
         r#"
 local meta, dedupe, log, record = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local client_id, session, node = ARGV[2], ARGV[14], ARGV[15]
-local seen, original = find_duplicate(dedupe, log, client_id)
-if seen then return {'duplicate', seen, original} end
+local session, node, n = ARGV[12], ARGV[13], tonumber(ARGV[14])
+for i = 1, n do
+  local seen, original = find_duplicate(dedupe, log, ARGV[13 + 2 * i])
+  if seen then return {'duplicate', seen, original} end
+end
 
 local held = redis.call('HMGET', meta, 'version', 'last', 'oldest', 'yield')
 local version, yield = tonumber(held[1] or '0'), held[4] or ''
@@ -80,12 +83,19 @@ if yield ~= '' and yield ~= node then
   return refused()
 end
 
-local seq, oldest = append_after(dedupe, log, client_id, tonumber(ARGV[3]), ARGV[4],
-  tonumber(held[2] or '0'), tonumber(held[3] or '0'))
-local written = {'last', seq, 'oldest', oldest}
-if ARGV[5] ~= '' then redis.call('SET', record, ARGV[5]) end
-if ARGV[6] ~= '' then redis.call('SET', KEYS[5], ARGV[6]) end
-if ARGV[5] ~= '' or ARGV[6] ~= '' then
+local retained = tonumber(ARGV[2])
+local last, oldest = tonumber(held[2] or '0'), tonumber(held[3] or '0')
+local first, seq, written = last + 1, nil, {}
+for i = 1, n do
+  local kept
+  seq, kept = append_after(dedupe, log, ARGV[13 + 2 * i], retained, ARGV[14 + 2 * i], last,
+    oldest)
+  last, oldest = last + 1, tonumber(kept)
+end
+if seq then written = {'last', seq, 'oldest', string.format('%d', oldest)} end
+if ARGV[3] ~= '' then redis.call('SET', record, ARGV[3]) end
+if ARGV[4] ~= '' then redis.call('SET', KEYS[5], ARGV[4]) end
+if ARGV[3] ~= '' or ARGV[4] ~= '' then
   version = version + 1
   table.insert(written, 'version')
   table.insert(written, string.format('%d', version))
@@ -94,18 +104,20 @@ if yield ~= '' then
   table.insert(written, 'yield')
   table.insert(written, '')
 end
-redis.call('HSET', meta, unpack(written))
-if ARGV[9] ~= '' then redis.call('SET', KEYS[7], ARGV[9]) end
-for i = 16, #ARGV do redis.call('RPUSH', KEYS[9], ARGV[i]) end
-if ARGV[10] ~= '' then
-  record_contact(KEYS[10], ARGV[10], ARGV[11], tonumber(ARGV[12]))
+if written[1] then redis.call('HSET', meta, unpack(written)) end
+if ARGV[7] ~= '' then redis.call('SET', KEYS[7], ARGV[7]) end
+for i = 15 + 2 * n, #ARGV do redis.call('RPUSH', KEYS[9], ARGV[i]) end
+if ARGV[8] ~= '' then
+  record_contact(KEYS[10], ARGV[8], ARGV[9], tonumber(ARGV[10]))
 end
-if ARGV[13] ~= '' then redis.call('SET', KEYS[11], ARGV[13]) end
+if ARGV[11] ~= '' then redis.call('SET', KEYS[11], ARGV[11]) end
 
-notify('{"kind":"message","session_id":"' .. session .. '","seq":' .. seq ..
-  ',"node":"' .. node .. '"}')
+if seq then
+  notify('{"kind":"message","session_id":"' .. session .. '","seq":' .. seq ..
+    ',"node":"' .. node .. '"}')
+end
 
-local reply = {'new', seq, version}
+local reply = {'new', first, version}
 local function changed(agent)
   local count = redis.call('SCARD', 'lb:{user:' .. agent .. '}:waiting')
   table.insert(reply, agent)
@@ -119,7 +131,7 @@ local function stop_waiting(agent)
   end
 end
 
-local waiting, agent = ARGV[7], ARGV[8]
+local waiting, agent = ARGV[5], ARGV[6]
 if waiting ~= 'unchanged' then
   local previous = redis.call('GET', KEYS[6])
   if waiting == 'nobody' then
@@ -162,9 +174,12 @@ impl RedisStore {
     pub(super) async fn commit(&self, commit: &MessageCommit) -> Result<Committed, StoreError> {
         let keys = SessionKeys::new(commit.session);
         let effects = &commit.effects;
-        let logged = LoggedMessage::new(commit.message.clone());
-        let json = codec::encode(&keys.log, &logged)?;
-        let client_id = logged.client_msg_id.as_ref().map_or("", |id| id.as_str());
+        let logged: Vec<LoggedMessage> = commit
+            .messages
+            .iter()
+            .cloned()
+            .map(LoggedMessage::new)
+            .collect();
         let optional = |value: Option<String>| value.unwrap_or_default();
         let record = effects.record.as_ref();
         let record = record.map(|r| codec::encode(&keys.record, r)).transpose()?;
@@ -207,9 +222,7 @@ impl RedisStore {
             .key(&marketing_key);
         invocation
             .arg(commit.version)
-            .arg(client_id)
             .arg(self.retained)
-            .arg(json)
             .arg(optional(record))
             .arg(optional(controls))
             .arg(waiting)
@@ -220,7 +233,14 @@ impl RedisStore {
             .arg(MAX_RECENT_CONTACTS)
             .arg(optional(marketing))
             .arg(commit.session.to_string())
-            .arg(commit.origin.to_string());
+            .arg(commit.origin.to_string())
+            .arg(logged.len());
+        for message in &logged {
+            let client_id = message.client_msg_id.as_ref().map_or("", |id| id.as_str());
+            invocation
+                .arg(client_id)
+                .arg(codec::encode(&keys.log, message)?);
+        }
         for response in &effects.responses {
             invocation.arg(codec::encode(&responses_key, response)?);
         }
@@ -262,7 +282,7 @@ pub(super) fn facts_batcher(connection: &Arc<Connection>) -> Batcher {
 /// Reads the commit script's reply.
 fn committed(
     keys: &SessionKeys,
-    logged: LoggedMessage,
+    logged: Vec<LoggedMessage>,
     reply: Value,
 ) -> Result<Committed, StoreError> {
     let key = keys.log.as_str();
@@ -279,12 +299,10 @@ fn committed(
             let seq = codec::number(key, next())?;
             let original: LoggedMessage = codec::json(key, next())?
                 .ok_or_else(|| codec::corrupt(key, "duplicate without its message"))?;
-            Ok(Committed::Duplicate(std::sync::Arc::new(
-                original.stored(seq),
-            )))
+            Ok(Committed::Duplicate(Arc::new(original.stored(seq))))
         }
         Some("new") => {
-            let seq = codec::number(key, next())?;
+            let first = codec::number(key, next())?;
             let version = codec::number(key, next())?;
             let mut waiting = Vec::new();
             while let Some(agent) = codec::text(key, next())? {
@@ -294,8 +312,10 @@ fn committed(
                     buyers_waiting: u32::try_from(count).unwrap_or(u32::MAX),
                 });
             }
+            let stored = (first..).zip(logged);
+            let stored = stored.map(|(seq, message)| Arc::new(message.stored(seq)));
             Ok(Committed::New {
-                stored: std::sync::Arc::new(logged.stored(seq)),
+                stored: stored.collect(),
                 version,
                 waiting,
             })

@@ -13,7 +13,7 @@ use crate::support::redis::RedisServer;
 use crate::support::{TestServer, test_config};
 
 /// A node with the five-message limit out of the way of the concurrent sends.
-async fn node(redis: &RedisServer) -> TestServer {
+pub(super) async fn node(redis: &RedisServer) -> TestServer {
     let mut config = test_config();
     config.controls.consecutive_limit = 1000;
     let retained = config.history.retained_messages;
@@ -33,14 +33,14 @@ async fn metric(server: &TestServer, name: &str) -> u64 {
     value.and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
-async fn commands(server: &TestServer) -> u64 {
+pub(super) async fn commands(server: &TestServer) -> u64 {
     metric(server, "logistics_bridge_store_commands_total").await
 }
 
 /// Waits until the counter stops moving across round trips through the hub (work a command
 /// left in the background, such as publishing frames to other nodes, is done). `probe` is a
 /// connection that gets no frames.
-async fn settled(server: &TestServer, probe: &mut TestClient) -> u64 {
+pub(super) async fn settled(server: &TestServer, probe: &mut TestClient) -> u64 {
     let mut last = commands(server).await;
     loop {
         probe.barrier().await;
@@ -52,7 +52,7 @@ async fn settled(server: &TestServer, probe: &mut TestClient) -> u64 {
     }
 }
 
-fn text(session: &Value, client_msg_id: &str, text: &str) -> Value {
+pub(super) fn text(session: &Value, client_msg_id: &str, text: &str) -> Value {
     json!({"type": "send", "session_id": session_id(session), "client_msg_id": client_msg_id,
            "body": {"kind": "text", "text": text}})
 }

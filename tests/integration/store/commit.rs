@@ -44,7 +44,7 @@ fn commit(record: &SessionRecord, version: u64, message: NewMessage) -> MessageC
         version,
         shop: record.shop.clone(),
         buyer: record.buyer.clone(),
-        message,
+        messages: vec![message],
         origin: NODE,
         effects: Effects::default(),
     }
@@ -137,6 +137,8 @@ pub async fn a_commit_applies_every_effect(store: Arc<dyn Store>) {
     else {
         panic!("stored: {committed:?}");
     };
+    assert_eq!(stored.len(), 1);
+    let stored = &stored[0];
     assert_eq!(stored.seq, 1);
     let a1 = user("a1");
     let counted = WaitingCount {
@@ -190,6 +192,7 @@ pub async fn a_commit_applies_every_effect(store: Arc<dyn Store>) {
     else {
         panic!("stored");
     };
+    let stored = &stored[0];
     assert_eq!(stored.seq, 3);
     let dropped = WaitingCount {
         agent: a1.clone(),
@@ -236,7 +239,7 @@ pub async fn a_duplicate_commit_writes_nothing(store: Arc<dyn Store>) {
         ..Effects::default()
     };
     let committed = store.commit_message(&repeat).await.expect("commit");
-    assert_eq!(committed, Committed::Duplicate(stored));
+    assert_eq!(committed, Committed::Duplicate(stored[0].clone()));
     assert_eq!(state(&store, &record).await, before);
     assert_eq!(
         store.decision(record.id).await.expect("read"),

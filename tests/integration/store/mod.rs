@@ -4,12 +4,14 @@
 //! across nodes, outages, corrupt data, command counts) is in `redis_only` and `yield_turn`; the hub over Redis
 //! in `hub`.
 
+mod batch;
 mod commands;
 mod commit;
 mod fixtures;
 mod hub;
 mod liveness;
 mod log;
+mod queued;
 mod redis_only;
 mod splice;
 mod state;
@@ -87,6 +89,9 @@ conformance!(
     log::retention_drops_the_oldest_and_their_client_ids,
     log::messages_after_pages_and_reports_bounds,
     log::asking_before_the_oldest_starts_at_the_oldest,
+    batch::several_messages_take_consecutive_seqs,
+    batch::a_repeat_anywhere_in_a_batch_writes_nothing,
+    batch::retention_holds_across_a_batch,
     commit::versions_follow_every_write,
     commit::a_commit_applies_every_effect,
     commit::a_duplicate_commit_writes_nothing,

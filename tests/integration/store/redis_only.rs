@@ -395,7 +395,7 @@ async fn message_path(store: &Arc<dyn Store>, record: &SessionRecord, version: u
         version,
         shop: record.shop.clone(),
         buyer: record.buyer.clone(),
-        message: text(Some(id), "x"),
+        messages: vec![text(Some(id), "x")],
         origin: uuid::Uuid::new_v4(),
         effects: Effects {
             waiting: WaitingChange::On(user("a1")),
@@ -456,7 +456,7 @@ async fn commits_of_fresh_sessions(
             version,
             shop: record.shop.clone(),
             buyer: record.buyer.clone(),
-            message: text(Some("c1"), "x"),
+            messages: vec![text(Some("c1"), "x")],
             origin: uuid::Uuid::new_v4(),
             effects: effects.clone(),
         });
@@ -500,7 +500,7 @@ async fn concurrent_commits_share_one_batch_and_fail_alone() {
             let Ok(Committed::New { stored, .. }) = result else {
                 panic!("a healthy commit beside the broken one: {result:?}");
             };
-            assert_eq!(stored.seq, 1);
+            assert_eq!(stored[0].seq, 1);
         }
     }
     // One EVALSHA for the 40, plus a SCRIPT LOAD and the EVALSHA again on first use.

@@ -25,7 +25,7 @@ fn commit(record: &SessionRecord, version: u64, id: &str, node: uuid::Uuid) -> M
         version,
         shop: record.shop.clone(),
         buyer: record.buyer.clone(),
-        message: text(Some(id), "x"),
+        messages: vec![text(Some(id), "x")],
         origin: node,
         effects: Effects {
             controls: Some(SessionControls::new(record.shop.clone(), record.id)),
