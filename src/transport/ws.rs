@@ -5,6 +5,7 @@
 //! per batch.
 
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
@@ -31,6 +32,8 @@ use crate::protocol::{ClientMessage, ErrorCode, Role, ServerMessage, close};
 
 /// Bytes of frames gathered before they are written to the socket (a flush writes them too).
 const WRITE_BUFFER: usize = 16 * 1024;
+/// Frames read one after another before the loop writes what they queued, at most.
+const READ_BURST: usize = 16;
 /// Frames written before one flush, at most.
 const WRITE_BATCH: usize = 64;
 /// How long the closing frame may take to write before the socket is simply dropped.
@@ -345,11 +348,34 @@ impl Connection {
                 },
                 // Boxed: reading a frame can run the whole hub (`Hub::handle`); inline, that state
                 // would be part of every idle connection's task.
-                frame = self.socket.next() => Box::pin(self.read(frame)).await,
+                frame = self.socket.next() => self.read_burst(frame).await,
             };
             if let Err(end) = step {
                 return end;
             }
+        }
+    }
+
+    /// Reads `frame` and then, while each was applied without waiting (no store round trip),
+    /// the frames the socket already holds, up to `READ_BURST`, before the loop writes what
+    /// they queued: a sender's acks then go out in one write instead of one each. A frame whose
+    /// handling waited ends the burst, so its ack is not held behind the next frame's wait.
+    async fn read_burst(&mut self, frame: Option<Result<Message, WsError>>) -> Result<(), End> {
+        let mut next = Some(frame);
+        for _ in 0..READ_BURST {
+            let Some(frame) = next.take() else { break };
+            let mut read = Box::pin(self.read(frame));
+            match futures_util::poll!(read.as_mut()) {
+                Poll::Ready(result) => result?,
+                Poll::Pending => return read.await,
+            }
+            drop(read);
+            next = futures_util::FutureExt::now_or_never(self.socket.next());
+        }
+        match next {
+            // Read but not applied yet: applied now, and the loop writes next.
+            Some(frame) => Box::pin(self.read(frame)).await,
+            None => Ok(()),
         }
     }
 
