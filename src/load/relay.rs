@@ -4,8 +4,8 @@
 //! to the other connections of that session. No identity, store, rules, acks or JSON. Built
 //! like the hub's connection loop so the comparison is fair: one task per connection where
 //! reading and writing meet in one `select!`, a bounded outbox per connection that is closed
-//! (4001) when full rather than waited on, batched writes with one flush per batch, and
-//! TCP_NODELAY on accepted sockets. Forwarding shares the frame's bytes; nothing is copied.
+//! (4001) when full rather than waited on, batched writes with one flush per batch, the frames
+//! a socket already holds read before writing, and TCP_NODELAY on accepted sockets. Forwarding shares the frame's bytes; nothing is copied.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -25,6 +25,8 @@ use tokio_util::task::TaskTracker;
 
 /// Frames written before one flush, at most (as in the hub).
 const WRITE_BATCH: usize = 64;
+/// Frames read one after another before the loop writes, at most (as in the hub).
+const READ_BURST: usize = 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RelayConfig {
@@ -212,11 +214,34 @@ impl Connection {
                         break None;
                     }
                 }
-                frame = socket.next() => match frame {
-                    Some(Ok(Message::Text(text))) => room.forward(member.id, &text),
-                    Some(Ok(Message::Close(_)) | Err(_)) | None => break None,
-                    Some(Ok(_)) => {}
-                },
+                frame = socket.next() => {
+                    // As the hub does: the frames the socket already holds, before writing.
+                    let mut next = Some(frame);
+                    let mut ended = false;
+                    for _ in 0..READ_BURST {
+                        let Some(frame) = next.take() else { break };
+                        match frame {
+                            Some(Ok(Message::Text(text))) => room.forward(member.id, &text),
+                            Some(Ok(Message::Close(_)) | Err(_)) | None => {
+                                ended = true;
+                                break;
+                            }
+                            Some(Ok(_)) => {}
+                        }
+                        next = futures_util::FutureExt::now_or_never(socket.next());
+                    }
+                    if ended {
+                        break None;
+                    }
+                    // The frame read when the burst ran out is off the socket already.
+                    if let Some(frame) = next {
+                        match frame {
+                            Some(Ok(Message::Text(text))) => room.forward(member.id, &text),
+                            Some(Ok(Message::Close(_)) | Err(_)) | None => break None,
+                            Some(Ok(_)) => {}
+                        }
+                    }
+                }
             }
         };
         if let Some((code, reason)) = close {
