@@ -72,20 +72,51 @@ async fn cost(
     commands(server).await - before
 }
 
+/// A node on `redis` with a session of buyer b1 and agent a1 (shop s1), one message each way
+/// sent (the first calls load the scripts), and a probe connection (see `settled`).
+pub(super) struct Chat {
+    pub server: TestServer,
+    pub agent: TestClient,
+    pub buyer: TestClient,
+    pub session: Value,
+    pub probe: TestClient,
+}
+
+impl Chat {
+    pub(super) async fn start(redis: &RedisServer) -> Chat {
+        let server = node(redis).await;
+        let mut agent = server.agent("a1", "s1").await;
+        let mut buyer = server.buyer("b1").await;
+        let session = buyer.open("s1", None).await;
+        agent.recv_until("session").await;
+        let mut probe = server.buyer("b9").await;
+        buyer.say(&session, "w1", "在吗").await;
+        agent.say(&session, "w2", "在的").await;
+        // The agent's copy of w1 came before its ack of w2; the buyer's copy of w2 is read here.
+        buyer.recv_until("message").await;
+        settled(&server, &mut probe).await;
+        Chat {
+            server,
+            agent,
+            buyer,
+            session,
+            probe,
+        }
+    }
+}
+
 #[tokio::test]
 async fn each_chat_message_costs_at_most_two_commands() {
     let redis = RedisServer::start();
-    let server = node(&redis).await;
+    let Chat {
+        server,
+        mut agent,
+        mut buyer,
+        session,
+        mut probe,
+    } = Chat::start(&redis).await;
     crate::eligibility::logistics_shop(&server).await;
     let mut courier = crate::splice::courier(&server, "c1", "available").await;
-    let mut agent = server.agent("a1", "s1").await;
-    let mut buyer = server.buyer("b1").await;
-    let session = buyer.open("s1", None).await;
-    agent.recv_until("session").await;
-    let mut probe = server.buyer("b9").await;
-    // The first calls load the scripts.
-    buyer.say(&session, "w1", "在吗").await;
-    agent.say(&session, "w2", "在的").await;
     settled(&server, &mut probe).await;
 
     // (who sends, text, commands): with no order shown, a buyer's text needs nothing read for

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::commands::{commands, node, settled, text};
+use super::commands::{Chat, commands, settled, text};
 use crate::support::client::TestClient;
 use crate::support::redis::RedisServer;
 
@@ -34,15 +34,13 @@ async fn frames(client: &mut TestClient, kind: &str, count: usize) -> Vec<(u64, 
 #[tokio::test]
 async fn sends_queued_behind_a_commit_share_the_next() {
     let redis = RedisServer::start();
-    let server = node(&redis).await;
-    let mut agent = server.agent("a1", "s1").await;
-    let mut buyer = server.buyer("b1").await;
-    let session = buyer.open("s1", None).await;
-    agent.recv_until("session").await;
-    let mut probe = server.buyer("b9").await;
-    buyer.say(&session, "w1", "在吗").await;
-    agent.recv_until("message").await;
-    settled(&server, &mut probe).await;
+    let Chat {
+        server,
+        mut agent,
+        mut buyer,
+        session,
+        mut probe,
+    } = Chat::start(&redis).await;
     let before = commands(&server).await;
 
     // Redis takes no writes: the buyer's commit waits, and the agent's nine sends queue

@@ -51,36 +51,34 @@ async fn started() -> (RedisServer, Arc<dyn Store>, SessionRecord, u64) {
     (server, store, record, version)
 }
 
+/// One commit: the node, the version it computed from (as an offset from the start), the
+/// message; then whether it went in and the version after (offset).
+type Step = (uuid::Uuid, u64, &'static str, bool, u64);
+
+/// Runs `steps` in order on a fresh session, checking each.
+async fn run(steps: &[Step]) -> (Arc<dyn Store>, SessionRecord, RedisServer) {
+    let (server, store, record, v) = started().await;
+    for (index, &(node, from, id, went_in, after)) in steps.iter().enumerate() {
+        let sent = send(&store, &commit(&record, v + from, id, node)).await;
+        assert_eq!(sent, (went_in, v + after), "step {index}: {id}");
+    }
+    (store, record, server)
+}
+
 #[tokio::test]
 async fn the_refused_node_commits_next() {
-    let (_server, store, record, v) = started().await;
-    assert_eq!(
-        send(&store, &commit(&record, v, "b1", B)).await,
-        (true, v + 1)
-    );
-    // A computed from v: refused with the state now.
-    assert_eq!(
-        send(&store, &commit(&record, v, "a1", A)).await,
-        (false, v + 1)
-    );
-    // B is up to date, but A's retry has the turn: B is refused once, and nothing is written.
-    assert_eq!(
-        send(&store, &commit(&record, v + 1, "b2", B)).await,
-        (false, v + 1)
-    );
-    assert_eq!(
-        send(&store, &commit(&record, v + 1, "a1", A)).await,
-        (true, v + 2)
-    );
-    // Then everyone again, B's retry first.
-    assert_eq!(
-        send(&store, &commit(&record, v + 2, "b2", B)).await,
-        (true, v + 3)
-    );
-    assert_eq!(
-        send(&store, &commit(&record, v + 3, "b3", B)).await,
-        (true, v + 4)
-    );
+    let (store, record, _server) = run(&[
+        (B, 0, "b1", true, 1),
+        // A computed from the start: refused with the state now.
+        (A, 0, "a1", false, 1),
+        // B is up to date, but A's retry has the turn: B is refused once, nothing written.
+        (B, 1, "b2", false, 1),
+        (A, 1, "a1", true, 2),
+        // Then everyone again, B's retry first.
+        (B, 2, "b2", true, 3),
+        (B, 3, "b3", true, 4),
+    ])
+    .await;
     let history = store
         .messages_after(record.id, 0, 10)
         .await
@@ -96,44 +94,24 @@ async fn the_refused_node_commits_next() {
 
 #[tokio::test]
 async fn a_node_that_gave_up_costs_one_refusal() {
-    let (_server, store, record, v) = started().await;
-    assert_eq!(
-        send(&store, &commit(&record, v, "b1", B)).await,
-        (true, v + 1)
-    );
-    assert_eq!(
-        send(&store, &commit(&record, v, "a1", A)).await,
-        (false, v + 1)
-    );
-    // A never retries: B yields once, then goes in.
-    assert_eq!(
-        send(&store, &commit(&record, v + 1, "b2", B)).await,
-        (false, v + 1)
-    );
-    assert_eq!(
-        send(&store, &commit(&record, v + 1, "b2", B)).await,
-        (true, v + 2)
-    );
-    assert_eq!(
-        send(&store, &commit(&record, v + 2, "b3", B)).await,
-        (true, v + 3)
-    );
+    run(&[
+        (B, 0, "b1", true, 1),
+        (A, 0, "a1", false, 1),
+        // A never retries: B yields once, then goes in.
+        (B, 1, "b2", false, 1),
+        (B, 1, "b2", true, 2),
+        (B, 2, "b3", true, 3),
+    ])
+    .await;
 }
 
 #[tokio::test]
 async fn a_refused_node_s_own_retry_ends_its_turn() {
-    let (_server, store, record, v) = started().await;
-    // The version moved under A's own feet (a write of its own): its retry goes straight in.
-    assert_eq!(
-        send(&store, &commit(&record, v + 5, "a1", A)).await,
-        (false, v)
-    );
-    assert_eq!(
-        send(&store, &commit(&record, v, "a1", A)).await,
-        (true, v + 1)
-    );
-    assert_eq!(
-        send(&store, &commit(&record, v + 1, "b1", B)).await,
-        (true, v + 2)
-    );
+    run(&[
+        // The version moved under A's own feet (a write of its own): its retry goes straight in.
+        (A, 5, "a1", false, 0),
+        (A, 0, "a1", true, 1),
+        (B, 1, "b1", true, 2),
+    ])
+    .await;
 }
