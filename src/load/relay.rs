@@ -26,7 +26,7 @@ use tokio_util::task::TaskTracker;
 /// Frames written before one flush, at most (as in the hub).
 const WRITE_BATCH: usize = 64;
 /// Frames read one after another before the loop writes, at most (as in the hub).
-const READ_BURST: usize = 16;
+const READ_BURST: usize = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RelayConfig {
