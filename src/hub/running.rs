@@ -3,11 +3,11 @@
 //!
 //! Commands are applied one at a time, by whoever holds the lock, except that the task takes
 //! the sends queued one behind another together, up to `batch::MAX_BATCH`, and stores those
-//! that plan cleanly in one commit (`hub::batch`); a command queued after them follows them. Most go through the queue to
-//! the session's task. A chat message takes a shorter way when the session has nothing queued:
-//! the sending connection's own task takes the lock and applies it there. That saves a task
-//! wake-up per message, and the `ack` leaves in the sender's next write instead of waking it
-//! again. Order holds: the lock is only taken that way when no command is queued or being
+//! that plan cleanly in one commit (`hub::batch`); a command queued after them follows them.
+//! Most go through the queue to the session's task. A chat message takes a shorter way when
+//! the session has nothing queued: the sending connection's own task takes the lock and
+//! applies it there. That saves a task wake-up per message, and the `ack` leaves in the
+//! sender's next write instead of waking it again. Order holds: the lock is only taken that way when no command is queued or being
 //! applied (`queued` counts them until they are done), and a connection sends its next
 //! message only after its last one was applied or queued.
 //!

@@ -41,7 +41,9 @@ impl Lua {
         Lua::new(format!(
             "local notes = {{}}\nlocal function notify(note) notes[#notes + 1] = note end\n\
              local function one(KEYS, ARGV)\n{body}\nend\n{}\n\
-             if notes[1] then\n  pcall(redis.call, 'PUBLISH', '{}', '[' .. table.concat(notes, ',') .. ']')\nend\nreturn replies\n",
+             if notes[1] then\n\
+             \x20 pcall(redis.call, 'PUBLISH', '{}', '[' .. table.concat(notes, ',') .. ']')\n\
+             end\nreturn replies\n",
             r#"
 local n = tonumber(ARGV[1])
 local replies = {}
