@@ -34,32 +34,28 @@ async fn frames(client: &mut TestClient, kind: &str, count: usize) -> Vec<(u64, 
 #[tokio::test]
 async fn sends_queued_behind_a_commit_share_the_next() {
     let redis = RedisServer::start();
-    let Chat {
-        server,
-        mut agent,
-        mut buyer,
-        session,
-        mut probe,
-    } = Chat::start(&redis).await;
-    let before = commands(&server).await;
+    let mut chat = Chat::start(&redis).await;
+    let before = commands(&chat.server).await;
 
     // Redis takes no writes: the buyer's commit waits, and the agent's nine sends queue
     // behind it.
     redis_command(&redis, &["CLIENT", "PAUSE", "1000", "WRITE"]).await;
-    buyer.send(text(&session, "b1", "还没到")).await;
+    chat.buyer.send(text(&chat.session, "b1", "还没到")).await;
     let replies = 9;
     for index in 0..replies {
-        let reply = text(&session, &format!("a{index}"), &format!("第{index}条"));
-        agent.send(reply).await;
+        let reply = text(&chat.session, &format!("a{index}"), &format!("第{index}条"));
+        chat.agent.send(reply).await;
     }
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     redis_command(&redis, &["CLIENT", "UNPAUSE"]).await;
 
-    let asked = buyer.recv_until("ack").await["seq"].as_u64().expect("seq");
-    let heard = frames(&mut buyer, "message", replies).await;
+    let asked = chat.buyer.recv_until("ack").await["seq"]
+        .as_u64()
+        .expect("seq");
+    let heard = frames(&mut chat.buyer, "message", replies).await;
     let (mut acks, mut asked_heard) = (Vec::new(), None);
     while acks.len() < replies || asked_heard.is_none() {
-        let frame = agent.recv().await;
+        let frame = chat.agent.recv().await;
         match frame["type"].as_str() {
             Some("ack") => acks.push((frame["seq"].as_u64().expect("seq"), Value::Null)),
             Some("message") => asked_heard = frame["seq"].as_u64(),
@@ -78,7 +74,7 @@ async fn sends_queued_behind_a_commit_share_the_next() {
     assert_eq!(asked_heard, Some(asked));
 
     // The buyer's commit, then one for the nine (one sent alone each would be ten).
-    let spent = settled(&server, &mut probe).await - before;
+    let spent = settled(&chat.server, &mut chat.probe).await - before;
     assert!(spent <= 3, "ten messages cost {spent} commands");
-    server.stop().await;
+    chat.server.stop().await;
 }
