@@ -70,7 +70,7 @@ impl SessionActor {
                 record_before: None,
                 controls_before: None,
             });
-            // `plan_next` checked that they fold; one that did not would go alone.
+            // Effects that do not fold end the batch; that send goes in the next one.
             if batch.effects.then(effects).is_err() {
                 queue.push_front(command);
                 break;
@@ -105,13 +105,11 @@ impl SessionActor {
                 return None;
             }
         }
-        let planned = match self.plan(command).await {
-            Ok(Plan::Ready(planned)) => planned,
+        match self.plan(command).await {
+            Ok(Plan::Ready(planned)) => Some(planned),
             // Refusals and failures are answered by the send alone.
-            Ok(Plan::Refused(_)) | Err(_) => return None,
-        };
-        let folds = batch.is_none_or(|batch| batch.effects.folds(&planned.effects));
-        folds.then_some(planned)
+            Ok(Plan::Refused(_)) | Err(_) => None,
+        }
     }
 
     async fn commit_batch(&mut self, batch: Batch) {

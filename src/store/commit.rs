@@ -113,7 +113,7 @@ impl Effects {
 
 impl Effects {
     /// Whether [`Effects::then`] takes `next`.
-    pub fn folds(&self, next: &Effects) -> bool {
+    fn folds(&self, next: &Effects) -> bool {
         let contacts_differ = match (&self.contact, &next.contact) {
             (Some((earlier, _)), Some((later, _))) => earlier != later,
             _ => false,

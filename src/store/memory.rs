@@ -421,6 +421,7 @@ impl Store for MemoryStore {
         }
         let mut stored = Vec::with_capacity(commit.messages.len());
         for message in &commit.messages {
+            // No repeat is left after the two checks above, so every append is new.
             let appended = log.append_shared(message.clone(), self.inner.retained);
             stored.push(appended.unwrap_or_else(|original| original));
         }

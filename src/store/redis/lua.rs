@@ -42,7 +42,7 @@ impl Lua {
             "local notes = {{}}\nlocal function notify(note) notes[#notes + 1] = note end\n\
              local function one(KEYS, ARGV)\n{body}\nend\n{}\n\
              if notes[1] then\n\
-             \x20 pcall(redis.call, 'PUBLISH', '{}', '[' .. table.concat(notes, ',') .. ']')\n\
+             pcall(redis.call, 'PUBLISH', '{}', '[' .. table.concat(notes, ',') .. ']')\n\
              end\nreturn replies\n",
             r#"
 local n = tonumber(ARGV[1])
