@@ -1,7 +1,10 @@
 //! The hub against the bare relay: the ratios issue 8 sets targets for.
 //!
 //! Runs come in pairs (one hub run and one relay run of the same load, interleaved in the same
-//! bench run); each pair gives a ratio and the table shows every pair and the median. Targets:
+//! bench run); each pair gives a ratio and the table shows every pair and the median. p99 is
+//! judged on every run's messages pooled, each side's histograms added up: one run's p99 moves
+//! with the machine's minute (its other tenants), and the pooled p99 is that of all the
+//! messages of the bench run, sampled over the same minutes for both. Targets:
 //! hub throughput at least 0.8 times the relay's and at least 150,000 messages a second (50,000
 //! with Redis, recognised by its command counter); hub
 //! p99 at 10,000 messages a second at most 1.2 times the relay's; at least 19,000 idle
@@ -10,7 +13,7 @@
 
 use std::fmt::Write as _;
 
-use super::stats::{Report, Summary};
+use super::stats::{LatencyPair, Report, Summary};
 
 pub const THROUGHPUT_RATIO_TARGET: f64 = 0.8;
 pub const THROUGHPUT_TARGET: f64 = 150_000.0;
@@ -218,24 +221,44 @@ impl Comparison {
             );
         }
         if !self.latency.is_empty() {
-            let ratios = pair_values(&self.latency, |h, r| h.p99_us as f64 / r.p99_us as f64);
-            let ratio = median(ratios.clone());
-            let each = ratios.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>();
+            let hub = pooled_p99(self.latency.iter().map(|(hub, _)| hub));
+            let relay = pooled_p99(self.latency.iter().map(|(_, relay)| relay));
+            let ratio = hub.scheduled as f64 / relay.scheduled as f64;
             row(
-                "hub / relay p99 at the fixed rate (median of pairs)",
-                format!("{ratio:.2} ({})", each.join(", ")),
+                "hub / relay p99 at the fixed rate (every run's messages pooled)",
+                format!(
+                    "{ratio:.2} (hub {} µs, relay {} µs)",
+                    hub.scheduled, relay.scheduled
+                ),
                 "≤ 1.2",
                 Some(ratio <= P99_RATIO_TARGET),
             );
-            let written = pair_values(&self.latency, |h, r| {
-                h.written_p99_us as f64 / r.written_p99_us as f64
-            });
+            let ratios = pair_values(&self.latency, |h, r| h.p99_us as f64 / r.p99_us as f64);
+            let each = ratios.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>();
             row(
-                "same, p99 measured from the write instead of the schedule",
-                format!("{:.2}", median(written)),
+                "same, median of pairs",
+                format!("{:.2} ({})", median(ratios), each.join(", ")),
                 "reported",
                 None,
             );
+            row(
+                "same, pooled, p99 measured from the write instead of the schedule",
+                format!("{:.2}", hub.written as f64 / relay.written as f64),
+                "reported",
+                None,
+            );
+            if self.latency.len() >= 2 {
+                row(
+                    "noise floor: one server's odd runs pooled against its even runs, p99 ratio",
+                    format!(
+                        "relay {:.2}, hub {:.2}",
+                        odd_even_spread(&self.latency, false),
+                        odd_even_spread(&self.latency, true)
+                    ),
+                    "reported",
+                    None,
+                );
+            }
             let hub_cpu = median(side_cpu(&self.latency, true));
             let relay_cpu = median(side_cpu(&self.latency, false));
             row(
@@ -289,6 +312,38 @@ impl Comparison {
     }
 }
 
+/// The p99s of every message of `reports` together, scheduled and written, in µs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Pooled {
+    scheduled: u64,
+    written: u64,
+}
+
+fn pooled_p99<'a>(reports: impl Iterator<Item = &'a Report>) -> Pooled {
+    let mut all = LatencyPair::default();
+    for report in reports {
+        let latencies = report.latencies();
+        all.scheduled.add(&latencies.scheduled);
+        all.written.add(&latencies.written);
+    }
+    Pooled {
+        scheduled: all.scheduled.quantile(0.99),
+        written: all.written.quantile(0.99),
+    }
+}
+
+/// How far apart two groups of runs of the same server land: the pooled p99 of its odd runs
+/// against that of its even runs, the larger over the smaller. A hub / relay ratio within this
+/// of 1 is within what the machine does from one minute to the next.
+fn odd_even_spread(pairs: &[(Report, Report)], hub: bool) -> f64 {
+    let group = |skip: usize| {
+        let runs = pairs.iter().skip(skip).step_by(2);
+        pooled_p99(runs.map(|(h, r)| if hub { h } else { r })).scheduled as f64
+    };
+    let (odd, even) = (group(0), group(1));
+    odd.max(even) / odd.min(even)
+}
+
 fn pair_values(pairs: &[(Report, Report)], f: impl Fn(&Summary, &Summary) -> f64) -> Vec<f64> {
     pairs
         .iter()
@@ -340,6 +395,58 @@ mod tests {
             "| idle authenticated connections held by one hub | 19000 | ≥ 19,000 | met |"
         ));
         assert!(text.contains("MISSED"), "{text}");
+    }
+
+    /// A run of `target` whose messages took `micros` each, `count` of them.
+    fn latency_run(target: &str, micros: u64, count: u64) -> Report {
+        let mut pair = LatencyPair::default();
+        for _ in 0..count {
+            pair.scheduled.record_ns(micros * 1_000);
+            pair.written.record_ns(micros * 1_000);
+        }
+        let mut report = Report {
+            target: target.into(),
+            ..Report::default()
+        };
+        report.set_latencies(&pair);
+        report
+    }
+
+    #[test]
+    fn p99_is_judged_on_every_run_pooled_and_the_noise_floor_is_shown() {
+        // The second pair's hub run is slow: half of all the hub's messages took 300 µs, so
+        // the pooled p99 is 300 against the relay's 100, while the median of pairs is 2.
+        let comparison = Comparison {
+            latency: vec![
+                (latency_run("hub", 100, 100), latency_run("relay", 100, 100)),
+                (latency_run("hub", 300, 100), latency_run("relay", 100, 100)),
+            ],
+            ..Comparison::default()
+        };
+        let text = comparison.render();
+        assert!(
+            text.contains("messages pooled) | 3.00 (hub 300 µs, relay 100 µs) | ≤ 1.2 | MISSED |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| same, median of pairs | 2.00 (1.00, 3.00) |"),
+            "{text}"
+        );
+        assert!(text.contains("| relay 1.00, hub 3.00 |"), "{text}");
+
+        let calm = Comparison {
+            latency: vec![(latency_run("hub", 110, 100), latency_run("relay", 100, 100))],
+            ..Comparison::default()
+        };
+        let text = calm.render();
+        assert!(
+            text.contains("| 1.10 (hub 110 µs, relay 100 µs) | ≤ 1.2 | met |"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("noise floor"),
+            "one pair has no odd and even: {text}"
+        );
     }
 
     #[test]
