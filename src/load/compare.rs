@@ -313,7 +313,7 @@ impl Comparison {
 }
 
 /// The p99s of every message of `reports` together, scheduled and written, in µs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 struct Pooled {
     scheduled: u64,
     written: u64,
