@@ -119,6 +119,11 @@ struct RunArgs {
     /// read within the run; capped, the sender waits and sends late instead.
     #[arg(long, default_value_t = 65536)]
     send_buffer: u32,
+    /// Bytes of frames a sender gathers before writing them; 0 writes each frame on its own.
+    /// A sender behind its schedule writes what fell due in one batch: gathered, the batch is
+    /// one write(2) at its flush instead of one per message.
+    #[arg(long, default_value_t = 65536)]
+    write_buffer: usize,
     /// Start sending at this Unix time in milliseconds (to start several processes together).
     #[arg(long)]
     start_at_ms: Option<u64>,
@@ -239,6 +244,7 @@ fn run(args: RunArgs) -> anyhow::Result<bool> {
         bind_ips: common.bind_ips,
         read_buffer: common.read_buffer,
         send_buffer: (args.send_buffer > 0).then_some(args.send_buffer),
+        write_buffer: args.write_buffer,
         start_at: args
             .start_at_ms
             .map(|ms| UNIX_EPOCH + Duration::from_millis(ms)),

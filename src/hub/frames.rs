@@ -73,11 +73,12 @@ struct MessageFrame<'a> {
     prompt: Option<bool>,
 }
 
-/// A message frame's bytes beside its text (type, ids, sender, time): 220-odd with the usual
-/// ids. One buffer of about the right size instead of serde_json's 128 bytes grown twice: those
-/// regrowths were 2% of the hub's CPU in a profile at saturation. It costs a UTF-8 check to
-/// turn the bytes into a frame (one pass; the whole change was within noise at saturation).
-const MESSAGE_ROOM: usize = 256;
+/// A message frame's bytes beside its text (type, ids, sender, time, prompt): about 250 with
+/// short user ids, and a user id may take 64. One buffer of the right size instead of
+/// serde_json's 128 bytes grown twice: those regrowths were 2% of the hub's CPU in a profile at
+/// saturation (and at 256 one regrowth was left for most frames). It costs a UTF-8 check to
+/// turn the bytes into a frame (one pass).
+const MESSAGE_ROOM: usize = 384;
 
 /// Encodes into a buffer of `capacity` bytes (it grows if that was too little).
 fn encode_sized(capacity: usize, message: &impl Serialize) -> Frame {
@@ -190,6 +191,20 @@ mod tests {
             sent_at: chrono::Utc::now(),
             prompt: Some(true),
         }
+    }
+
+    #[test]
+    fn a_message_frame_fits_the_room_made_for_it() {
+        let mut stored = stored(Body::Text {
+            text: "x".repeat(64),
+        });
+        stored.sender.user = UserId::new(&"b".repeat(64)).expect("valid id");
+        let frame = message(SessionId::new(), &stored, Some(true));
+        assert!(
+            frame.len() - 64 <= MESSAGE_ROOM,
+            "{} bytes beside the text",
+            frame.len() - 64
+        );
     }
 
     #[test]

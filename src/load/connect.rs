@@ -88,6 +88,13 @@ impl Connector {
         self
     }
 
+    /// Gathers up to `bytes` of frames before writing them (0: each frame is written when fed),
+    /// so that a sender's batch of overdue messages goes out in one write at its flush.
+    pub fn with_write_buffer(mut self, bytes: usize) -> Connector {
+        self.config = self.config.write_buffer_size(bytes);
+        self
+    }
+
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
     }

@@ -45,6 +45,8 @@ pub struct RunConfig {
     pub read_buffer: usize,
     /// Each socket's `SO_SNDBUF` (see `Connector::with_send_buffer`); `None`: autotuned.
     pub send_buffer: Option<u32>,
+    /// Bytes of frames each sender gathers before writing (see `Connector::with_write_buffer`).
+    pub write_buffer: usize,
     pub start_at: Option<SystemTime>,
     /// Server processes (the hub, and its Redis) whose CPU time and memory are read, summed,
     /// over the window.
@@ -66,7 +68,10 @@ pub fn has_courier(index: usize, share: f64) -> bool {
 pub async fn run(config: &RunConfig) -> Result<Report, LoadError> {
     let endpoint = Endpoint::parse(&config.url)?;
     let connector = Connector::new(endpoint, config.bind_ips.clone(), config.read_buffer);
-    let connector = Arc::new(connector.with_send_buffer(config.send_buffer));
+    let connector = connector
+        .with_send_buffer(config.send_buffer)
+        .with_write_buffer(config.write_buffer);
+    let connector = Arc::new(connector);
     let tally = Tally::default();
     let mut report = Report {
         target: config.target.name().to_string(),

@@ -4,8 +4,15 @@
 //! to the other connections of that session. No identity, store, rules, acks or JSON. Built
 //! like the hub's connection loop so the comparison is fair: one task per connection where
 //! reading and writing meet in one `select!`, a bounded outbox per connection that is closed
-//! (4001) when full rather than waited on, batched writes with one flush per batch, the frames
-//! a socket already holds read before writing, and TCP_NODELAY on accepted sockets. Forwarding shares the frame's bytes; nothing is copied.
+//! (4001) when full rather than waited on, batched writes with one flush per batch (the frames
+//! of a batch gathered in a 16 KiB write buffer, one write(2) at the flush), the frames a socket
+//! already holds read before writing, reads through the hub's `ReadAhead` (one `recvfrom` takes
+//! what the kernel holds, up to 4 KiB), and TCP_NODELAY on accepted sockets. Forwarding shares
+//! the frame's bytes; nothing is copied.
+//!
+//! Until the ninth session the write buffer was 0, so every frame of a batch was its own
+//! write(2) while the hub's were gathered: the yardstick was short of what the stack can do
+//! (BENCHMARKS.md, "What changed in the ninth session").
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -22,6 +29,8 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+
+use crate::transport::read_ahead::ReadAhead;
 
 /// Frames written before one flush, at most (as in the hub).
 const WRITE_BATCH: usize = 64;
@@ -48,7 +57,8 @@ impl Default for RelayConfig {
             // The smallest that still reads a typical frame in one go: tungstenite zero-fills the
             // whole read buffer, so each idle connection keeps it resident.
             read_buffer: 256,
-            write_buffer: 0,
+            // As the hub's (`transport::ws`): a batch's frames are one write at its flush.
+            write_buffer: 16 * 1024,
             max_write_buffer: 256 * 1024,
             max_message_bytes: 65_536,
             outbox_capacity: 4096,
@@ -187,6 +197,7 @@ impl Connection {
             Ok(response)
         };
         let config = Some(self.config.websocket());
+        let stream = ReadAhead::new(stream);
         let accepted = tokio_tungstenite::accept_hdr_async_with_config(stream, join, config).await;
         let Some((room, key)) = joined else { return };
         let Ok(socket) = accepted else {
@@ -199,7 +210,7 @@ impl Connection {
 
     async fn relay(
         &self,
-        mut socket: tokio_tungstenite::WebSocketStream<TcpStream>,
+        mut socket: tokio_tungstenite::WebSocketStream<ReadAhead<TcpStream>>,
         room: &Room,
         member: &Member,
         mut outbox: mpsc::Receiver<Utf8Bytes>,
@@ -255,7 +266,7 @@ impl Connection {
 }
 
 async fn write_batch(
-    socket: &mut tokio_tungstenite::WebSocketStream<TcpStream>,
+    socket: &mut tokio_tungstenite::WebSocketStream<ReadAhead<TcpStream>>,
     outbox: &mut mpsc::Receiver<Utf8Bytes>,
     first: Utf8Bytes,
 ) -> Result<(), tokio_tungstenite::tungstenite::Error> {

@@ -10,6 +10,7 @@ mod delivered;
 pub mod keepalive;
 pub mod limits;
 pub mod logistics;
+pub mod read_ahead;
 pub mod routing;
 pub mod shops;
 pub mod ws;

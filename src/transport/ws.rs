@@ -24,6 +24,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use super::AppState;
 use super::auth::{self, AuthError};
 use super::delivered::Delivered;
+use super::read_ahead::ReadAhead;
 use crate::hub::outbox::Next;
 use crate::hub::registry::{ConnectionHandle, Frame, Outbound};
 use crate::hub::{HubError, Identity, Reply, frames};
@@ -67,7 +68,7 @@ async fn bounded_write<E>(
 }
 
 /// The socket of an upgraded connection.
-type WebSocket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+type WebSocket = WebSocketStream<ReadAhead<TokioIo<hyper::upgrade::Upgraded>>>;
 
 /// The WebSocket handshake (RFC 6455 section 4.2), then the checks of the caller, then the
 /// upgrade.
@@ -266,7 +267,7 @@ impl Connection {
             on_upgrade,
         } = *upgraded;
         let io = match on_upgrade.await {
-            Ok(io) => TokioIo::new(io),
+            Ok(io) => ReadAhead::new(TokioIo::new(io)),
             Err(error) => {
                 tracing::debug!(%error, "the upgrade did not complete");
                 return None;
