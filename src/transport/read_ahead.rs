@@ -155,6 +155,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn reads_from_the_buffer_spend_the_task_budget() {
+        let (mut writer, reader) = tokio::io::duplex(64 * 1024);
+        writer.write_all(&[1u8; READ_AHEAD]).await.expect("write");
+        let mut reader = ReadAhead::new(reader);
+        let mut byte = [0u8; 1];
+        // One socket read fills the buffer; the rest come from it, a byte at a time.
+        let mut reads = 0;
+        while tokio::task::coop::has_budget_remaining() && reads < READ_AHEAD - 1 {
+            assert_eq!(reader.read(&mut byte).await.expect("read"), 1);
+            reads += 1;
+        }
+        // tokio's budget is 128 a turn: a task reading buffered frames yields as often as one
+        // reading the socket would, instead of running through the whole buffer.
+        assert!(reads < 256, "{reads} reads without spending the budget");
+    }
+
+    #[tokio::test]
     async fn writes_pass_through() {
         let (writer, mut peer) = tokio::io::duplex(1024);
         let mut writer = ReadAhead::new(writer);
