@@ -189,9 +189,9 @@ fn switching_protocols(key: &HeaderValue) -> Response {
 fn socket_config(max_bytes: usize) -> WebSocketConfig {
     WebSocketConfig::default()
         // tungstenite zero-fills its whole read buffer on the first read, so every idle
-        // connection keeps it resident. 192 bytes reads a short frame in one read and a longer
-        // one in two. 256 and 512 cost no less CPU per message; 128 cost 13% more at saturation,
-        // where a read takes in a buffer's worth of queued frames (BENCHMARKS.md).
+        // connection keeps it resident. It reads from `ReadAhead`, which takes up to 4 KiB from
+        // the socket per system call, so this is only how much it copies out per call: a short
+        // frame in one, a longer one in two (BENCHMARKS.md).
         .read_buffer_size(192)
         // Frames fed between two flushes go out in one write(2) instead of one each.
         .write_buffer_size(WRITE_BUFFER)
