@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::hub::registry::Frame;
 use crate::hub::{HubError, Identity};
-use crate::protocol::ids::{MessageId, RequestId, SessionId};
+use crate::protocol::ids::{ClientMsgId, MessageId, RequestId, SessionId};
 use crate::protocol::server::Body;
 use crate::protocol::{ErrorCode, Member, ServerMessage};
 use crate::store::StoredMessage;
@@ -107,8 +107,7 @@ fn encode_borrowed(message: &impl Serialize) -> Frame {
 }
 
 pub fn ack(session_id: SessionId, request_id: Option<RequestId>, stored: &StoredMessage) -> Frame {
-    let client_msg_id = stored.client_msg_id.clone();
-    let Some(client_msg_id) = client_msg_id else {
+    let Some(client_msg_id) = &stored.client_msg_id else {
         // Only client messages are acked, and those always carry their id.
         return encode(&ServerMessage::Error {
             request_id,
@@ -117,14 +116,35 @@ pub fn ack(session_id: SessionId, request_id: Option<RequestId>, stored: &Stored
             message: "internal error".into(),
         });
     };
-    encode(&ServerMessage::Ack {
-        request_id,
-        session_id,
-        client_msg_id,
-        seq: stored.seq,
-        msg_id: stored.msg_id,
-    })
+    let ids_len =
+        request_id.as_ref().map_or(0, |id| id.as_str().len()) + client_msg_id.as_str().len();
+    encode_sized(
+        ACK_ROOM + ids_len,
+        &AckFrame {
+            request_id: request_id.as_ref(),
+            session_id,
+            client_msg_id,
+            seq: stored.seq,
+            msg_id: stored.msg_id,
+        },
+    )
 }
+
+/// `ServerMessage::Ack` by reference, for the same reason as [`MessageFrame`]: one per message,
+/// and the owned enum would copy both ids first. A test holds the two encodings equal.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "ack")]
+struct AckFrame<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a RequestId>,
+    session_id: SessionId,
+    client_msg_id: &'a ClientMsgId,
+    seq: u64,
+    msg_id: MessageId,
+}
+
+/// An ack frame's bytes beside its two client-chosen ids: about 160.
+const ACK_ROOM: usize = 192;
 
 /// How many buyers wait for the agent's reply.
 pub fn waiting(buyers_waiting: u32) -> Frame {
@@ -190,6 +210,27 @@ mod tests {
             body,
             sent_at: chrono::Utc::now(),
             prompt: Some(true),
+        }
+    }
+
+    #[test]
+    fn the_borrowed_ack_frame_encodes_as_the_protocol_type() {
+        let session_id = SessionId::new();
+        let stored = stored(Body::Text { text: "hi".into() });
+        let client_msg_id = stored.client_msg_id.clone().expect("an id");
+        for request_id in [None, Some(RequestId::new("r-1").expect("valid id"))] {
+            let owned = encode(&ServerMessage::Ack {
+                request_id: request_id.clone(),
+                session_id,
+                client_msg_id: client_msg_id.clone(),
+                seq: stored.seq,
+                msg_id: stored.msg_id,
+            });
+            let ids_len = client_msg_id.as_str().len()
+                + request_id.as_ref().map_or(0, |id| id.as_str().len());
+            let frame = ack(session_id, request_id, &stored);
+            assert_eq!(frame, owned);
+            assert!(frame.len() <= ACK_ROOM + ids_len, "{} bytes", frame.len());
         }
     }
 
