@@ -267,8 +267,14 @@ mod tests {
         }
         let too_long = format!("\"{}\"", "x".repeat(MAX_EXTERNAL_ID_LEN + 1));
         let error = serde_json::from_str::<UserId>(&too_long).expect_err("too long");
-        assert!(error.to_string().starts_with(&IdError::TooLong.to_string()), "{error}");
+        assert!(
+            error.to_string().starts_with(&IdError::TooLong.to_string()),
+            "{error}"
+        );
         let error = serde_json::from_str::<UserId>("7").expect_err("not a string");
-        assert!(error.to_string().contains("expected a string id"), "{error}");
+        assert!(
+            error.to_string().contains("expected a string id"),
+            "{error}"
+        );
     }
 }
