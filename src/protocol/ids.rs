@@ -41,16 +41,11 @@ pub fn validate_external(value: &str) -> Result<(), IdError> {
     Ok(())
 }
 
-/// An id type that can be made from a string it validates; what [`IdVisitor`] builds.
-pub trait FromChecked: Sized {
-    fn from_checked(value: &str) -> Result<Self, IdError>;
-}
-
-/// Reads an id from a JSON string, borrowed where the input allows: one allocation (the id's
-/// own) instead of an owned `String` first.
+/// Reads an id from a JSON string (through the id's validating `FromStr`), borrowed where the
+/// input allows: one allocation (the id's own) instead of an owned `String` first.
 pub struct IdVisitor<T>(pub std::marker::PhantomData<T>);
 
-impl<T: FromChecked> serde::de::Visitor<'_> for IdVisitor<T> {
+impl<T: std::str::FromStr<Err = IdError>> serde::de::Visitor<'_> for IdVisitor<T> {
     type Value = T;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -58,7 +53,7 @@ impl<T: FromChecked> serde::de::Visitor<'_> for IdVisitor<T> {
     }
 
     fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<T, E> {
-        T::from_checked(value).map_err(E::custom)
+        value.parse().map_err(E::custom)
     }
 }
 
@@ -82,12 +77,6 @@ macro_rules! external_id {
         impl<'de> ::serde::Deserialize<'de> for $name {
             fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 deserializer.deserialize_str($crate::protocol::ids::IdVisitor(::std::marker::PhantomData))
-            }
-        }
-
-        impl $crate::protocol::ids::FromChecked for $name {
-            fn from_checked(value: &str) -> Result<Self, $crate::protocol::ids::IdError> {
-                Self::new(value)
             }
         }
 

@@ -411,20 +411,23 @@ impl Store for MemoryStore {
         if let Some(original) = ids.clone().find_map(|id| log.find_duplicate(id)) {
             return Ok(Committed::Duplicate(original));
         }
-        if commit.messages.len() > 1 {
+        let repeats_an_id = commit.messages.len() > 1 && {
             let ids: Vec<_> = ids.flatten().collect();
-            if (1..ids.len()).any(|i| ids[..i].contains(&ids[i])) {
-                return Err(StoreError::Corrupt {
-                    key: format!("log {}", commit.session),
-                    detail: "one client_msg_id twice in one commit".into(),
-                });
-            }
-        }
+            (1..ids.len()).any(|i| ids[..i].contains(&ids[i]))
+        };
         let (version, waiting) = {
             let mut state = lock(&self.inner.state);
             let is_known = state.sessions.contains_key(&commit.session);
             if !is_known || state.version(commit.session) != commit.version {
                 return Ok(Committed::Conflict(state.session_state(commit.session)));
+            }
+            // After the version check, as before: a commit that is both stale and broken
+            // answers with the session as it is.
+            if repeats_an_id {
+                return Err(StoreError::Corrupt {
+                    key: format!("log {}", commit.session),
+                    detail: "one client_msg_id twice in one commit".into(),
+                });
             }
             let waiting = state.apply(commit);
             (state.version(commit.session), waiting)
