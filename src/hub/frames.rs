@@ -1,11 +1,11 @@
 //! Encoding server messages into frames, once per message however many receive it.
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::hub::json;
 use crate::hub::registry::Frame;
 use crate::hub::{HubError, Identity};
-use crate::protocol::ids::{ClientMsgId, MessageId, RequestId, SessionId};
+use crate::protocol::ids::{RequestId, SessionId};
 use crate::protocol::server::Body;
 use crate::protocol::{ErrorCode, Member, ServerMessage};
 use crate::store::StoredMessage;
@@ -42,35 +42,9 @@ pub fn message_as(
         Body::Text { text } => text.len(),
         _ => 0,
     };
-    encode_sized(
-        MESSAGE_ROOM + text_len,
-        &MessageFrame {
-            session_id,
-            seq: stored.seq,
-            msg_id: stored.msg_id,
-            sender,
-            body: &stored.body,
-            sent_at: &stored.sent_at,
-            prompt,
-        },
-    )
-}
-
-/// `ServerMessage::Message` by reference: the hub encodes one per delivered message, and
-/// building the owned enum would copy the text and the sender first. A test holds the two
-/// encodings equal.
-#[derive(Serialize)]
-#[serde(tag = "type", rename = "message")]
-struct MessageFrame<'a> {
-    session_id: SessionId,
-    seq: u64,
-    msg_id: MessageId,
-    sender: &'a Member,
-    body: &'a Body,
-    #[serde(serialize_with = "crate::protocol::time::serialize")]
-    sent_at: &'a DateTime<Utc>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    prompt: Option<bool>,
+    write_sized(MESSAGE_ROOM + text_len, |out| {
+        json::message(out, session_id, stored, sender, prompt)
+    })
 }
 
 /// A message frame's bytes beside its text (type, ids, sender, time, prompt): about 250 with
@@ -80,10 +54,13 @@ struct MessageFrame<'a> {
 /// turn the bytes into a frame (one pass).
 const MESSAGE_ROOM: usize = 384;
 
-/// Encodes into a buffer of `capacity` bytes (it grows if that was too little).
-fn encode_sized(capacity: usize, message: &impl Serialize) -> Frame {
+/// Writes into a buffer of `capacity` bytes (it grows if that was too little).
+fn write_sized(
+    capacity: usize,
+    write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
+) -> Frame {
     let mut buffer = Vec::with_capacity(capacity);
-    let encoded = match serde_json::to_writer(&mut buffer, message) {
+    let encoded = match write(&mut buffer) {
         Ok(()) => String::from_utf8(buffer).map_err(|error| error.to_string()),
         Err(error) => Err(error.to_string()),
     };
@@ -118,29 +95,9 @@ pub fn ack(session_id: SessionId, request_id: Option<RequestId>, stored: &Stored
     };
     let ids_len =
         request_id.as_ref().map_or(0, |id| id.as_str().len()) + client_msg_id.as_str().len();
-    encode_sized(
-        ACK_ROOM + ids_len,
-        &AckFrame {
-            request_id: request_id.as_ref(),
-            session_id,
-            client_msg_id,
-            seq: stored.seq,
-            msg_id: stored.msg_id,
-        },
-    )
-}
-
-/// `ServerMessage::Ack` by reference, for the same reason as [`MessageFrame`]: one per message,
-/// and the owned enum would copy both ids first. A test holds the two encodings equal.
-#[derive(Serialize)]
-#[serde(tag = "type", rename = "ack")]
-struct AckFrame<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    request_id: Option<&'a RequestId>,
-    session_id: SessionId,
-    client_msg_id: &'a ClientMsgId,
-    seq: u64,
-    msg_id: MessageId,
+    write_sized(ACK_ROOM + ids_len, |out| {
+        json::ack(out, session_id, request_id.as_ref(), client_msg_id, stored)
+    })
 }
 
 /// An ack frame's bytes beside its two client-chosen ids: about 160.
@@ -148,8 +105,14 @@ const ACK_ROOM: usize = 192;
 
 /// How many buyers wait for the agent's reply.
 pub fn waiting(buyers_waiting: u32) -> Frame {
-    encode(&ServerMessage::Waiting { buyers_waiting })
+    write_sized(WAITING_ROOM, |out| {
+        json::waiting(out, buyers_waiting);
+        Ok(())
+    })
 }
+
+/// The longest waiting frame: `{"type":"waiting","buyers_waiting":4294967295}`.
+const WAITING_ROOM: usize = 46;
 
 pub fn member_joined(session_id: SessionId, member: &Member) -> Frame {
     encode(&ServerMessage::MemberJoined {
@@ -194,7 +157,7 @@ pub fn peer_error(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::ids::{ClientMsgId, UserId};
+    use crate::protocol::ids::{ClientMsgId, MessageId, UserId};
     use crate::protocol::server::SenderRole;
 
     fn stored(body: Body) -> StoredMessage {
@@ -214,7 +177,7 @@ mod tests {
     }
 
     #[test]
-    fn the_borrowed_ack_frame_encodes_as_the_protocol_type() {
+    fn the_ack_frame_encodes_as_the_protocol_type() {
         let session_id = SessionId::new();
         let stored = stored(Body::Text { text: "hi".into() });
         let client_msg_id = stored.client_msg_id.clone().expect("an id");
@@ -235,6 +198,15 @@ mod tests {
     }
 
     #[test]
+    fn the_waiting_frame_encodes_as_the_protocol_type() {
+        for buyers_waiting in [0, 1, 17, u32::MAX] {
+            let frame = waiting(buyers_waiting);
+            assert_eq!(frame, encode(&ServerMessage::Waiting { buyers_waiting }));
+            assert!(frame.len() <= WAITING_ROOM, "{} bytes", frame.len());
+        }
+    }
+
+    #[test]
     fn a_message_frame_fits_the_room_made_for_it() {
         let mut stored = stored(Body::Text {
             text: "x".repeat(64),
@@ -249,7 +221,7 @@ mod tests {
     }
 
     #[test]
-    fn the_borrowed_message_frame_encodes_as_the_protocol_type() {
+    fn the_message_frame_encodes_as_the_protocol_type() {
         let session_id = SessionId::new();
         let bodies = [
             Body::Text {

@@ -10,6 +10,7 @@ mod controls;
 mod desk;
 mod eligibility;
 pub mod frames;
+mod json;
 mod liveness;
 pub mod metrics;
 mod nodes;

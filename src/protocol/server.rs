@@ -36,6 +36,19 @@ pub enum SenderRole {
     Robot,
 }
 
+impl SenderRole {
+    /// The wire form (`"buyer"`), for writers that do not go through serde.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SenderRole::Buyer => "buyer",
+            SenderRole::Agent => "agent",
+            SenderRole::Courier => "courier",
+            SenderRole::Platform => "platform",
+            SenderRole::Robot => "robot",
+        }
+    }
+}
+
 /// A member of a session as clients see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Member {
