@@ -13,6 +13,7 @@
 use uuid::Uuid;
 
 use crate::protocol::Member;
+use crate::protocol::digits;
 use crate::protocol::ids::{ClientMsgId, RequestId, SessionId};
 use crate::protocol::server::Body;
 use crate::protocol::time;
@@ -128,18 +129,8 @@ fn uuid(out: &mut Vec<u8>, id: Uuid) {
     out.push(b'"');
 }
 
-fn number(out: &mut Vec<u8>, mut value: u64) {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[start..]);
+fn number(out: &mut Vec<u8>, value: u64) {
+    out.extend_from_slice(digits::decimal(value, &mut digits::Buffer::default()).as_bytes());
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod close;
+pub mod digits;
 pub mod error;
 pub mod ids;
 pub mod parse;

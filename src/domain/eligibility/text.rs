@@ -4,22 +4,11 @@
 
 use chrono::{NaiveTime, TimeDelta, Timelike};
 
+use crate::protocol::digits;
+
 /// Appends `value`'s decimal digits.
 pub(super) fn push_number(out: &mut String, value: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = value;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    for &digit in &digits[at..] {
-        out.push(char::from(digit));
-    }
+    out.push_str(digits::decimal(value, &mut digits::Buffer::default()));
 }
 
 /// Appends `value` as at least two digits (`{:02}`).
