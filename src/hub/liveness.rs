@@ -225,6 +225,8 @@ impl Hub {
                 },
             };
             if let Err(error) = result {
+                // The next beat tries again, as after a hold that failed on connect.
+                self.inner.hold_again.store(true, Ordering::Relaxed);
                 tracing::warn!(user = %staff.user, %error, "presence not restored");
             }
         }

@@ -498,3 +498,45 @@ async fn a_hold_lost_to_an_outage_is_made_by_a_later_beat() {
     assert_eq!(nodes_holding(&redis, "a1").await, 1);
     one.stop().await;
 }
+
+/// A hold that fails on a beat that reached Redis (here: the user's key holds the wrong type,
+/// so the hold script errors) is tried again on the beats after, not only once.
+#[tokio::test]
+async fn a_hold_that_fails_again_on_a_beat_is_tried_on_the_next() {
+    let redis = RedisServer::start();
+    let one = node_with(&redis, |c| c.server.node_timeout = Duration::from_secs(1)).await;
+    let client = redis::Client::open(redis.url()).expect("url");
+    let mut raw = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("raw connection");
+    let key = "lb:{user:a1}:nodes";
+    redis::cmd("SET")
+        .arg(key)
+        .arg("not a set")
+        .query_async::<()>(&mut raw)
+        .await
+        .expect("SET");
+    let _agent = one.agent_offline("a1", "s1").await;
+    // The hold on connect failed; so do the ones the next beats make (a beat every 333 ms).
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let kind: String = redis::cmd("TYPE")
+        .arg(key)
+        .query_async(&mut raw)
+        .await
+        .expect("TYPE");
+    assert_eq!(kind, "string", "nothing wrote over the broken key");
+    redis::cmd("DEL")
+        .arg(key)
+        .query_async::<()>(&mut raw)
+        .await
+        .expect("DEL");
+    for _ in 0..250 {
+        if nodes_holding(&redis, "a1").await == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(nodes_holding(&redis, "a1").await, 1, "a later beat held a1");
+    one.stop().await;
+}
