@@ -1,7 +1,5 @@
 //! Encoding server messages into frames, once per message however many receive it.
 
-use serde::Serialize;
-
 use crate::hub::json;
 use crate::hub::registry::Frame;
 use crate::hub::{HubError, Identity};
@@ -13,7 +11,18 @@ use crate::store::StoredMessage;
 /// Encodes a server message. Our types always serialise; should one ever fail, the client
 /// gets an `internal` error frame rather than nothing.
 pub fn encode(message: &ServerMessage) -> Frame {
-    encode_borrowed(message)
+    frame_of(serde_json::to_string(message).map_err(|error| error.to_string()))
+}
+
+/// The frame of an encoding, or the `internal` error frame when it failed.
+fn frame_of(encoded: Result<String, String>) -> Frame {
+    match encoded {
+        Ok(text) => Frame::from(text),
+        Err(error) => {
+            tracing::error!(%error, "server message did not serialise");
+            Frame::from(INTERNAL_ERROR)
+        }
+    }
 }
 
 const INTERNAL_ERROR: &str = r#"{"type":"error","code":"internal","message":"internal error"}"#;
@@ -64,23 +73,7 @@ fn write_sized(
         Ok(()) => String::from_utf8(buffer).map_err(|error| error.to_string()),
         Err(error) => Err(error.to_string()),
     };
-    match encoded {
-        Ok(text) => Frame::from(text),
-        Err(error) => {
-            tracing::error!(%error, "server message did not serialise");
-            Frame::from(INTERNAL_ERROR)
-        }
-    }
-}
-
-fn encode_borrowed(message: &impl Serialize) -> Frame {
-    match serde_json::to_string(message) {
-        Ok(text) => Frame::from(text),
-        Err(error) => {
-            tracing::error!(%error, "server message did not serialise");
-            Frame::from(INTERNAL_ERROR)
-        }
-    }
+    frame_of(encoded)
 }
 
 pub fn ack(session_id: SessionId, request_id: Option<RequestId>, stored: &StoredMessage) -> Frame {
