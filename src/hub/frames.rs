@@ -150,29 +150,12 @@ pub fn peer_error(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::ids::{ClientMsgId, MessageId, UserId};
-    use crate::protocol::server::SenderRole;
-
-    fn stored(body: Body) -> StoredMessage {
-        StoredMessage {
-            seq: 7,
-            msg_id: MessageId::new(),
-            client_msg_id: Some(ClientMsgId::new("c-1").expect("valid id")),
-            sender: Member {
-                user: UserId::new("b1").expect("valid id"),
-                role: SenderRole::Buyer,
-                carrier: None,
-            },
-            body,
-            sent_at: chrono::Utc::now(),
-            prompt: Some(true),
-        }
-    }
+    use crate::protocol::ids::UserId;
 
     #[test]
     fn the_ack_frame_encodes_as_the_protocol_type() {
         let session_id = SessionId::new();
-        let stored = stored(Body::Text { text: "hi".into() });
+        let stored = StoredMessage::example(Body::Text { text: "hi".into() });
         let client_msg_id = stored.client_msg_id.clone().expect("an id");
         for request_id in [None, Some(RequestId::new("r-1").expect("valid id"))] {
             let owned = encode(&ServerMessage::Ack {
@@ -201,7 +184,7 @@ mod tests {
 
     #[test]
     fn a_message_frame_fits_the_room_made_for_it() {
-        let mut stored = stored(Body::Text {
+        let mut stored = StoredMessage::example(Body::Text {
             text: "x".repeat(64),
         });
         stored.sender.user = UserId::new(&"b".repeat(64)).expect("valid id");
@@ -225,7 +208,7 @@ mod tests {
             },
         ];
         for body in bodies {
-            let stored = stored(body);
+            let stored = StoredMessage::example(body);
             for prompt in [None, Some(false), Some(true)] {
                 let owned = encode(&ServerMessage::Message {
                     session_id,

@@ -141,18 +141,16 @@ mod tests {
     use crate::domain::intent::Intent;
     use crate::domain::order::Carrier;
     use crate::protocol::ServerMessage;
-    use crate::protocol::ids::{InviteId, MessageId, OrderId, UserId};
+    use crate::protocol::ids::{InviteId, OrderId, UserId};
     use crate::protocol::server::SenderRole;
 
     fn stored(seq: u64, sender: Member, body: Body, sent_at: DateTime<Utc>) -> StoredMessage {
         StoredMessage {
             seq,
-            msg_id: MessageId::new(),
-            client_msg_id: Some(ClientMsgId::new("c-1").expect("valid id")),
             sender,
-            body,
             sent_at,
             prompt: None,
+            ..StoredMessage::example(body)
         }
     }
 

@@ -292,25 +292,12 @@ mod tests {
     #[test]
     fn hub_frames_read_the_same_either_way() {
         use crate::hub::frames;
-        use crate::protocol::Member as Sender;
-        use crate::protocol::ids::{ClientMsgId, MessageId, OrderId, RequestId, SessionId, UserId};
-        use crate::protocol::server::{Body, SenderRole};
+        use crate::protocol::ids::{OrderId, RequestId, SessionId};
+        use crate::protocol::server::Body;
         use crate::store::StoredMessage;
 
         let session = SessionId::new();
-        let stored = |body| StoredMessage {
-            seq: 12,
-            msg_id: MessageId::new(),
-            client_msg_id: Some(ClientMsgId::new("b12").expect("valid id")),
-            sender: Sender {
-                user: UserId::new("g0-b3").expect("valid id"),
-                role: SenderRole::Buyer,
-                carrier: None,
-            },
-            body,
-            sent_at: chrono::Utc::now(),
-            prompt: Some(true),
-        };
+        let stored = StoredMessage::example;
         let text = |text: &str| Body::Text { text: text.into() };
         let quick = [
             frames::message(session, &stored(text("b12.100.200.xxxx")), Some(true)),

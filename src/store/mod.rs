@@ -152,6 +152,26 @@ pub struct StoredMessage {
     pub prompt: Option<bool>,
 }
 
+#[cfg(test)]
+impl StoredMessage {
+    /// A buyer's message for tests of what is built from one (frames, readers of frames).
+    pub(crate) fn example(body: Body) -> StoredMessage {
+        StoredMessage {
+            seq: 7,
+            msg_id: MessageId::new(),
+            client_msg_id: Some(ClientMsgId::new("c-1").expect("valid id")),
+            sender: Member {
+                user: crate::protocol::ids::UserId::new("b1").expect("valid id"),
+                role: crate::protocol::server::SenderRole::Buyer,
+                carrier: None,
+            },
+            body,
+            sent_at: Utc::now(),
+            prompt: Some(true),
+        }
+    }
+}
+
 /// What `append` did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Appended {
